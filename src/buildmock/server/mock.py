@@ -1,0 +1,94 @@
+"""The mock's state: the clock, and per vendor its spec, store, synth and fixtures."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import yaml
+
+from buildmock.core.clock import Clock, make_clock
+from buildmock.server import fixtures
+from buildmock.settings import Settings
+from buildmock.store import open_store
+from buildmock.synth import Synth
+from buildmock.vendors import Runtime, available, load
+
+log = logging.getLogger("buildmock")
+
+
+class BuildMock:
+    """Holds every vendor's runtime; ``reset`` returns all of it to the seeded initial state."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clock: Clock = make_clock(settings.clock)
+        names = available(settings.specs)
+        if settings.apis:
+            unknown = sorted(set(settings.apis) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"unknown --api {', '.join(unknown)}; available: {', '.join(names) or 'none'}"
+                )
+            names = [n for n in names if n in settings.apis]
+        self.specs: dict[str, dict[str, Any]] = {
+            name: yaml.safe_load((settings.specs / f"{name}.yaml").read_text()) for name in names
+        }
+        self.runtimes: dict[str, Runtime] = {
+            name: Runtime(
+                vendor=load(name),
+                settings=settings,
+                clock=self.clock,
+                store=open_store(settings.store, name, settings.cap),
+                synth=Synth(settings.seed, name),
+            )
+            for name in names
+        }
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything, re-seed, restart the clock and load the fixtures again."""
+        with self._lock:
+            self.clock = make_clock(self.settings.clock)
+            for name, runtime in self.runtimes.items():
+                runtime.clock = self.clock
+                runtime.store.clear()
+                runtime.synth = Synth(self.settings.seed, name)
+                runtime.services.clear()
+                if runtime.vendor.on_start is not None:
+                    runtime.vendor.on_start(runtime)
+                self._load_fixtures(name, runtime)
+
+    def _load_fixtures(self, name: str, runtime: Runtime) -> None:
+        directory = self.settings.fixtures
+        if directory is None or runtime.vendor.load_fixtures is None:
+            return
+        path = directory / f"{name}.yaml"
+        if not path.is_file():
+            return
+        context = fixtures.read(path, self.specs[name])
+        runtime.vendor.load_fixtures(runtime, context)
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward and let vendors act on what became due (callbacks)."""
+        now = self.clock.advance(seconds)
+        self.tick()
+        return now
+
+    def tick(self) -> None:
+        """Let each vendor act on what is due at the current time."""
+        for runtime in self.runtimes.values():
+            if runtime.vendor.on_tick is not None:
+                runtime.vendor.on_tick(runtime)
+
+    def state(self) -> dict[str, Any]:
+        """Record counts per vendor and kind, and vendor diagnostics."""
+        services = {
+            name: rt.vendor.describe(rt) for name, rt in self.runtimes.items() if rt.vendor.describe
+        }
+        return {
+            "vendors": {name: rt.store.counts() for name, rt in self.runtimes.items()},
+            "services": services,
+        }

@@ -1,0 +1,50 @@
+"""The storage protocol every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+Record = dict[str, Any]
+
+
+class Store(Protocol):
+    """Records of one vendor, grouped by kind (``build``, ``run``…), kept in insertion order.
+
+    Records are JSON-able dicts. A record returned by :meth:`get` or :meth:`scan` must be treated
+    as read-only: change it by passing a new dict to :meth:`replace`.
+    """
+
+    def insert(self, kind: str, key: str, record: Record) -> int:
+        """Add a record under a new key and return its sequence number (evicting the oldest at the cap)."""
+        ...
+
+    def replace(self, kind: str, key: str, record: Record) -> bool:
+        """Replace an existing record, keeping its place; False if there is none."""
+        ...
+
+    def get(self, kind: str, key: str) -> Record | None:
+        """The record stored under ``key``, or None."""
+        ...
+
+    def delete(self, kind: str, key: str) -> bool:
+        """Remove a record; False if there was none."""
+        ...
+
+    def scan(self, kind: str, *, newest_first: bool = True, before: int | None = None) -> Iterator[
+        tuple[int, Record]
+    ]:
+        """Iterate ``(sequence, record)`` pairs, optionally only those older than ``before``."""
+        ...
+
+    def next_value(self, counter: str) -> int:
+        """The next value (1, 2, …) of a named counter, for vendors with integer ids."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many records each kind holds."""
+        ...
+
+    def clear(self) -> None:
+        """Forget every record and counter."""
+        ...

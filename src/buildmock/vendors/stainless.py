@@ -1,0 +1,227 @@
+"""Stainless (``/stainless``): handlers for ``specs/stainless.yaml``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from connexion import request
+from starlette.responses import Response
+
+from buildmock.core.errors import ApiError
+from buildmock.domain import stainless as model
+from buildmock.server.fixtures import FixtureContext
+from buildmock.vendors.base import (
+    Headers,
+    Runtime,
+    Vendor,
+    check_bearer,
+    decode_cursor,
+    encode_cursor,
+    json_response,
+    page,
+    preferred_outcome,
+    register,
+)
+
+KIND = "build"
+
+
+def render_error(error: ApiError) -> Response:
+    """Stainless's error body: ``{"error": "..."}``."""
+    return json_response({"error": error.message}, error.status, error.headers)
+
+
+def authenticate(headers: Headers, settings: Any) -> None:
+    """``Authorization: Bearer <STAINLESS_API_KEY>``."""
+    check_bearer(headers, settings)
+
+
+# -- helpers the handlers share ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _implied_project(seed: int, name: str) -> model.Project:
+    from buildmock.synth import Synth
+
+    return model.synth_project(Synth(seed, "stainless"), name)
+
+
+def project(rt: Runtime, name: str | None) -> model.Project:
+    """A declared (fixture) project, else the one a well-formed name implies; 400/404 otherwise."""
+    if not name:
+        raise ApiError(400, "`project` is required")
+    declared = rt.store.get("project", name)
+    if declared is not None:
+        return model.Project(name, declared["org"], tuple(declared["targets"]))
+    if not model.valid_project(name):
+        raise ApiError(404, f"project {name!r} not found")
+    return _implied_project(rt.settings.seed, name)
+
+
+def create(rt: Runtime, body: dict[str, Any], outcome: str | None = None) -> dict[str, Any]:
+    """Plan and store a build for a create (or one side of a compare) request."""
+    proj = project(rt, body.get("project"))
+    branch = model.infer_branch(body["revision"], body.get("branch"))
+    wanted = tuple(body.get("targets") or proj.targets)
+    record = model.plan_build(
+        rt.synth, proj, now=rt.now(), speed=rt.settings.speed, revision=body["revision"],
+        branch=branch, targets=tuple(dict.fromkeys(wanted)),
+        outcome=outcome or model.draw_outcome(rt.synth),
+    )  # fmt: skip
+    rt.store.insert(KIND, record["id"], record)
+    return record
+
+
+def stored(rt: Runtime, build_id: str) -> dict[str, Any]:
+    """The build with this id, or Stainless's 404."""
+    record = rt.store.get(KIND, build_id)
+    if record is None:
+        raise ApiError(404, f"build {build_id} not found")
+    return record
+
+
+def forced_outcome() -> str | None:
+    """The outcome asked for with ``Prefer: outcome=…``."""
+    return preferred_outcome(request.headers, model.OUTCOMES)
+
+
+# -- handlers (operationIds of specs/stainless.yaml) ------------------------------------------
+
+
+async def create_build(rt: Runtime, body: dict[str, Any]) -> Response:
+    """POST /v0/builds."""
+    record = create(rt, body, forced_outcome())
+    return json_response(model.render_build(record, rt.now()))
+
+
+async def retrieve_build(rt: Runtime, build_id: str) -> Response:
+    """GET /v0/builds/{buildId}."""
+    return json_response(model.render_build(stored(rt, build_id), rt.now()))
+
+
+async def list_builds(
+    rt: Runtime,
+    project: str | None = None,
+    branch: str | None = None,
+    revision: str | None = None,
+    cursor: str | None = None,
+    limit: int = 10,
+) -> Response:
+    """GET /v0/builds: newest first, filtered, cursor-paged."""
+    name = globals()["project"](rt, project).name
+
+    def keep(r: dict[str, Any]) -> bool:
+        return (r["project"] == name and (branch is None or r["branch"] == branch)
+                and (revision is None or revision in (r["revision"], r["config_commit"])))  # fmt: skip
+
+    before = decode_cursor(cursor) if cursor else None
+    records, more = page(rt.store.scan(KIND, before=before), limit, keep)
+    now = rt.now()
+    body: dict[str, Any] = {"data": [model.render_build(r, now) for r in records], "has_more": more is not None}
+    if more is not None:
+        body["next_cursor"] = encode_cursor(more)
+    return json_response(body)
+
+
+async def compare_builds(rt: Runtime, body: dict[str, Any]) -> Response:
+    """POST /v0/builds/compare: two builds, base and head."""
+    outcome = forced_outcome()
+    sides = {
+        side: create(rt, {"project": body.get("project"), "targets": body.get("targets"), **body[side]}, outcome)
+        for side in ("base", "head")
+    }
+    now = rt.now()
+    return json_response({side: model.render_build(r, now) for side, r in sides.items()})
+
+
+async def list_diagnostics(
+    rt: Runtime,
+    build_id: str,
+    cursor: str | None = None,
+    limit: int = 100,
+    severity: str | None = None,
+    targets: list[str] | None = None,
+) -> Response:
+    """GET /v0/builds/{buildId}/diagnostics."""
+    found = model.diagnostics(rt.synth, stored(rt, build_id))
+    levels = model.SEVERITY[: model.SEVERITY.index(severity) + 1] if severity else model.SEVERITY
+    wanted = set(targets or ())
+    matching = [d for d in found if d["level"] in levels and (not wanted or d["_target"] in wanted | {None})]
+    start = decode_cursor(cursor) if cursor else 0
+    chunk = matching[start : start + limit]
+    body: dict[str, Any] = {
+        "data": [{k: v for k, v in d.items() if not k.startswith("_")} for d in chunk],
+        "has_more": start + limit < len(matching),
+    }
+    if body["has_more"]:
+        body["next_cursor"] = encode_cursor(start + limit)
+    return json_response(body)
+
+
+async def retrieve_build_target_output(
+    rt: Runtime, build_id: str, target: str, type_: str, output: str = "url"
+) -> Response:
+    """GET /v0/build_target_outputs."""
+    record = stored(rt, build_id)
+    if target not in record["targets"]:
+        raise ApiError(404, f"target {target} is not part of build {build_id}")
+    if not model.target_completed(record, target, rt.now()):
+        raise ApiError(404, f"target {target} of build {build_id} has no outputs yet")
+    if output == "git" and type_ != "source":
+        raise ApiError(404, f"no git output of type {type_}: only type=source has one")
+    if type_ == "wheel" and target != "python":
+        raise ApiError(404, f"no wheel output for target {target}: only python has one")
+    commit = record["targets"][target]["commit"]["commit"]
+    if output == "git":
+        token = rt.synth.derive("token", build_id, target).token("ABCDEFabcdef0123456789", 36, "ghs_")
+        url = f"https://github.com/{commit['repo']['owner']}/{commit['repo']['name']}.git"
+        return json_response({"output": "git", "target": target, "type": type_, "url": url,
+                              "ref": commit["sha"], "token": token})  # fmt: skip
+    url = f"https://storage.stainless.com/outputs/{build_id}/{target}/{type_}.tar.gz"
+    return json_response({"output": "url", "target": target, "type": type_, "url": url})
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
+    """``projects`` (name, org, targets) and ``builds`` (create params plus outcome and age)."""
+    for where, entry in fixtures.items("projects"):
+        name = entry.get("name")
+        if not isinstance(name, str) or not model.valid_project(name):
+            raise fixtures.error(f"{where}.name", "must be a well-formed project name")
+        org = fixtures.expect(where, entry, "org", str, name.split("-", 1)[0])
+        targets = entry.get("targets", ["typescript", "python"])
+        fixtures.check(f"{where}.targets", targets, "BuildCreateParams/properties/targets")
+        rt.store.insert("project", name, {"name": name, "org": org, "targets": list(targets)})
+    origin = rt.now()
+    for where, entry in fixtures.items("builds"):
+        params = {k: v for k, v in entry.items() if k not in ("outcome", "age")}
+        fixtures.check(where, params, "BuildCreateParams")
+        outcome = fixtures.expect(where, entry, "outcome", str, "success")
+        if outcome not in model.OUTCOMES:
+            raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
+        age = fixtures.expect(where, entry, "age", (int, float), 0)  # type: ignore[arg-type]
+        try:
+            record = model.plan_build(
+                rt.synth, project(rt, params.get("project")), now=origin - float(age),
+                speed=rt.settings.speed, revision=params["revision"],
+                branch=model.infer_branch(params["revision"], params.get("branch")),
+                targets=tuple(params.get("targets") or project(rt, params.get("project")).targets),
+                outcome=outcome,
+            )  # fmt: skip
+        except ApiError as exc:
+            raise fixtures.error(where, exc.message) from exc
+        rt.store.insert(KIND, record["id"], record)
+
+
+VENDOR = register(
+    Vendor(
+        name="stainless",
+        title="Stainless",
+        render_error=render_error,
+        authenticate=authenticate,
+        load_fixtures=load_fixtures,
+    )
+)
