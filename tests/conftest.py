@@ -1,0 +1,48 @@
+"""Shared fixtures: in-process apps and clients for any vendor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from buildmock.server import BuildMockApp, create_app
+from buildmock.settings import Settings
+from tests.cases import CASES, VendorCase
+from tests.cases.base import TOKEN
+
+
+def make_app(api: str | None = None, **overrides: Any) -> BuildMockApp:
+    """An in-process mock with a manual clock and the test token unless told otherwise."""
+    values: dict[str, Any] = {"clock": "manual", "token": TOKEN, "fixtures": None}
+    if api is not None:
+        values["apis"] = (api,)
+    values.update(overrides)
+    return create_app(Settings(**values))
+
+
+@pytest.fixture
+def app_factory() -> Callable[..., BuildMockApp]:
+    """Build apps with :func:`make_app`."""
+    return make_app
+
+
+@pytest.fixture(params=sorted(CASES), ids=str)
+def case(request: pytest.FixtureRequest) -> VendorCase:
+    """Each vendor's test description, in turn."""
+    return CASES[request.param]
+
+
+@pytest.fixture
+def client(case: VendorCase) -> Iterator[TestClient]:
+    """A client of a fresh in-process mock serving only ``case``'s vendor."""
+    with TestClient(make_app(case.name)) as c:
+        yield c
+
+
+def advance(client: TestClient, seconds: float) -> None:
+    """Move the mock's manual clock through the control API."""
+    response = client.post("/__buildmock/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 200, response.text
