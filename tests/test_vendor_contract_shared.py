@@ -21,7 +21,9 @@ def test_create_then_get_and_list_see_it(client: TestClient, case: VendorCase) -
 
 
 def test_lifecycle_runs_to_success_under_manual_clock(client: TestClient, case: VendorCase) -> None:
-    build = case.create(client, case.headers, "success" if case.success == "success" else None).json()
+    build = case.create(
+        client, case.headers, "success" if case.success == "success" else None
+    ).json()
     first = case.status(client.get(case.get_path(build), headers=case.headers).json())
     assert first not in (case.success, case.failure)
     advance(client, case.settle)
@@ -70,7 +72,9 @@ def test_missing_credentials_is_401_in_vendor_shape(client: TestClient, case: Ve
 
 
 def test_wrong_token_is_401(client: TestClient, case: VendorCase) -> None:
-    wrong = {k: ("Bearer nope" if k.lower() == "authorization" else v) for k, v in case.headers.items()}
+    wrong = {
+        k: ("Bearer nope" if k.lower() == "authorization" else v) for k, v in case.headers.items()
+    }
     if wrong == case.headers:
         wrong = case.anonymous
     response = client.get(case.unknown_path, headers=wrong)

@@ -10,6 +10,9 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
+from buildmock.contract.drift import classify
+from buildmock.contract.safety import RequestRefused
+
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
@@ -25,6 +28,13 @@ class Finding:
     reproduce: str
     status: int | None = None
     response: str = ""
+    #: Drift kind (a key of ``drift.KINDS``), JSON path in the body, what the spec says, what came back.
+    kind: str = "check_failed"
+    path: str = ""
+    expected: str = ""
+    actual: str = ""
+    #: Which API (vendor spec) the finding belongs to; filled in by the runner.
+    api: str = ""
 
 
 @dataclass
@@ -34,6 +44,10 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     scenarios: int = 0
+    #: Why the engine stopped (``completed``, ``max_time``, ``server_unavailable``, ...).
+    stop_reason: str = ""
+    #: Whether Schemathesis gave up because the server stopped answering.
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -81,11 +95,39 @@ def load_asgi(app: Any, api: str, config: SchemathesisConfig) -> Any:
     return schema.configure(base_url=f"/{api}") if hasattr(schema, "configure") else schema
 
 
-def execute(schema: Any, on_event: Callable[[Any], None] | None = None) -> RunResult:
-    """Run the engine over ``schema`` and collect failed checks and errors."""
+def _refused(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or anything it was raised from) is a request our own guard refused."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, RequestRefused):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _error_text(event: Any) -> str:
+    info = getattr(event, "info", None)
+    return info.format() if info is not None and hasattr(info, "format") else repr(event.value)
+
+
+def execute(
+    schema: Any,
+    on_event: Callable[[Any], None] | None = None,
+    *,
+    on_stream: Callable[[Any], None] | None = None,
+) -> RunResult:
+    """Run the engine over ``schema`` and collect failed checks (classified as drift) and errors.
+
+    ``on_stream`` gets the engine's event stream before the run starts (to ``stop()`` it early).
+    Errors caused by requests the run's own guard refused are not errors.
+    """
     result = RunResult()
-    seen: set[tuple[str, str, str]] = set()
-    for event in from_schema(schema).execute():
+    seen: set[tuple[str, str, str, str, str]] = set()
+    stream = from_schema(schema).execute()
+    if on_stream is not None:
+        on_stream(stream)
+    for event in stream:
         if on_event is not None:
             on_event(event)
         if isinstance(event, events.ScenarioFinished):
@@ -97,20 +139,27 @@ def execute(schema: Any, on_event: Callable[[Any], None] | None = None) -> RunRe
                         continue
                     failure = info.failure
                     operation = failure.operation or event.recorder.label
-                    key = (operation, node.name, failure.title)
+                    interaction = event.recorder.interactions.get(case_id)
+                    response = interaction.response if interaction is not None else None
+                    status = response.status_code if response is not None else None
+                    body = response.content[:2000].decode("utf-8", "replace") if response is not None else ""
+                    drift = classify(failure, status, body)
+                    key = (operation, node.name, failure.title, drift.kind, drift.path)
                     if key in seen:
                         continue
                     seen.add(key)
-                    interaction = event.recorder.interactions.get(case_id)
-                    response = interaction.response if interaction is not None else None
                     result.findings.append(
-                        Finding(operation, node.name, failure.code, failure.title,
-                                failure.message, info.code_sample,
-                                response.status_code if response is not None else None,
-                                response.content[:2000].decode("utf-8", "replace") if response is not None else "")  # fmt: skip
+                        Finding(operation, node.name, failure.code, failure.title, failure.message,
+                                info.code_sample, status, body, drift.kind, drift.path, drift.expected,
+                                drift.actual)  # fmt: skip
                     )
         elif isinstance(event, events.NonFatalError):
-            result.errors.append(f"{event.label}: {event.info.format() if hasattr(event.info, 'format') else event.value}")
+            if not _refused(event.value):
+                result.errors.append(f"{event.label}: {_error_text(event)}")
         elif isinstance(event, events.FatalError):
-            result.errors.append(f"fatal: {event.exception!r}")
+            if not _refused(event.exception):
+                result.errors.append(f"fatal: {event.exception!r}")
+        elif isinstance(event, events.EngineFinished):
+            result.stop_reason = str(getattr(event, "stop_reason", "") or "")
+            result.unreachable = result.stop_reason == "server_unavailable"
     return result

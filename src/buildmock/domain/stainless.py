@@ -12,18 +12,43 @@ from buildmock.core.lifecycle import Lifecycle, Timeline
 from buildmock.synth.factory import Synth, iso
 
 TARGETS = (
-    "node", "typescript", "python", "go", "java", "kotlin",
-    "ruby", "terraform", "cli", "php", "csharp",
-)  # fmt: skip
+    "node",
+    "typescript",
+    "python",
+    "go",
+    "java",
+    "kotlin",
+    "ruby",
+    "terraform",
+    "cli",
+    "php",
+    "csharp",
+)
 CHECKS = ("lint", "build", "test")
 
 COMMIT_CONCLUSIONS = (
-    "error", "warning", "note", "success", "merge_conflict", "upstream_merge_conflict",
-    "fatal", "payment_required", "cancelled", "timed_out", "noop", "version_bump",
-)  # fmt: skip
+    "error",
+    "warning",
+    "note",
+    "success",
+    "merge_conflict",
+    "upstream_merge_conflict",
+    "fatal",
+    "payment_required",
+    "cancelled",
+    "timed_out",
+    "noop",
+    "version_bump",
+)
 CHECK_CONCLUSIONS = (
-    "success", "failure", "skipped", "cancelled", "action_required", "neutral", "timed_out",
-)  # fmt: skip
+    "success",
+    "failure",
+    "skipped",
+    "cancelled",
+    "action_required",
+    "neutral",
+    "timed_out",
+)
 #: Commit conclusions after which the SDK was generated and its checks run.
 GENERATED = frozenset({"success", "warning", "note", "noop", "version_bump"})
 #: Every outcome ``Prefer: outcome=`` accepts: any documented conclusion of a commit or a check.
@@ -94,7 +119,9 @@ def plan_build(
     build_id = synth.token(ids.BASE32, 26, "bui_")
     victim = synth.choice(targets)
     planned = {
-        name: _plan_target(synth, project, name, now, speed, branch, _conclusions(outcome, name == victim))
+        name: _plan_target(
+            synth, project, name, now, speed, branch, _conclusions(outcome, name == victim)
+        )
         for name in targets
     }
     return {
@@ -113,7 +140,15 @@ def plan_build(
 def draw_outcome(synth: Synth) -> str:
     """The outcome of a build nobody forced: mostly success."""
     roll = synth.uniform(0, 1)
-    return "success" if roll < 0.8 else "failure" if roll < 0.92 else "warning" if roll < 0.97 else "error"
+    return (
+        "success"
+        if roll < 0.8
+        else "failure"
+        if roll < 0.92
+        else "warning"
+        if roll < 0.97
+        else "error"
+    )
 
 
 def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
@@ -145,8 +180,12 @@ def _plan_target(
     codegen_at = timeline.entered("codegen", float("inf")) or start
     postgen_at = timeline.entered("postgen", float("inf"))
     done_at = timeline.end
-    commit_marks = [("not_started", start), ("queued", (start + codegen_at) / 2),
-                    ("in_progress", codegen_at), ("completed", postgen_at or done_at)]  # fmt: skip
+    commit_marks = [
+        ("not_started", start),
+        ("queued", (start + codegen_at) / 2),
+        ("in_progress", codegen_at),
+        ("completed", postgen_at or done_at),
+    ]
     repo = f"{project.name}-{target}"
     checks: dict[str, Any] = {}
     for index, check in enumerate(CHECKS):
@@ -156,8 +195,12 @@ def _plan_target(
         else:
             span = done_at - postgen_at
             finish = postgen_at + span * (index + 2) / (len(CHECKS) + 1)
-            marks = [("not_started", start), ("queued", postgen_at),
-                     ("in_progress", postgen_at + span * 0.1 * (index + 1)), ("completed", finish)]  # fmt: skip
+            marks = [
+                ("not_started", start),
+                ("queued", postgen_at),
+                ("in_progress", postgen_at + span * 0.1 * (index + 1)),
+                ("completed", finish),
+            ]
             conclusion = test_conclusion if check == "test" else "success"
         checks[check] = {
             "marks": Timeline(tuple(marks)).to_json(),
@@ -173,8 +216,11 @@ def _plan_target(
         "commit": {
             "marks": Timeline(tuple(commit_marks)).to_json(),
             "conclusion": commit_conclusion,
-            "commit": None if commit_conclusion not in GENERATED else {
-                "repo": {"branch": branch, "name": repo, "owner": project.org}, "sha": sha,
+            "commit": None
+            if commit_conclusion not in GENERATED
+            else {
+                "repo": {"branch": branch, "name": repo, "owner": project.org},
+                "sha": sha,
             },
             "merge_conflict_pr": merge_pr,
         },
@@ -185,7 +231,9 @@ def _plan_target(
 
 def _step(step: dict[str, Any], now: float, completed: dict[str, Any]) -> dict[str, Any]:
     status = Timeline.from_json(step["marks"]).state_at(now)
-    return {"status": status, "completed": completed} if status == "completed" else {"status": status}
+    return (
+        {"status": status, "completed": completed} if status == "completed" else {"status": status}
+    )
 
 
 def render_target(target: dict[str, Any], now: float) -> dict[str, Any]:
@@ -195,12 +243,16 @@ def render_target(target: dict[str, Any], now: float) -> dict[str, Any]:
         "object": "build_target",
         "status": Timeline.from_json(target["marks"]).state_at(now),
         "install_url": None,
-        "commit": _step(commit, now, {
-            "commit": commit["commit"],
-            "conclusion": commit["conclusion"],
-            "merge_conflict_pr": commit["merge_conflict_pr"],
-        }),
-    }  # fmt: skip
+        "commit": _step(
+            commit,
+            now,
+            {
+                "commit": commit["commit"],
+                "conclusion": commit["conclusion"],
+                "merge_conflict_pr": commit["merge_conflict_pr"],
+            },
+        ),
+    }
     if body["commit"]["status"] == "completed":
         body["install_url"] = target["install_url"]
     for name, check in target["checks"].items():
@@ -212,8 +264,11 @@ def last_change(record: dict[str, Any], now: float) -> float:
     """When anything in the build last changed, as of ``now``."""
     latest = record["created_at"]
     for target in record["targets"].values():
-        for marks in (target["marks"], target["commit"]["marks"],
-                      *(c["marks"] for c in target["checks"].values())):  # fmt: skip
+        for marks in (
+            target["marks"],
+            target["commit"]["marks"],
+            *(c["marks"] for c in target["checks"].values()),
+        ):
             for _, at in marks:
                 if latest < at <= now:
                     latest = at
@@ -238,12 +293,14 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
             "type": "url",
             "url": f"https://storage.stainless.com/specs/{record['project']}/{record['config_commit'][:12]}.yml",
             "expires": iso(last_change(record, now) + 3600),
-        } if done else None,
+        }
+        if done
+        else None,
         "object": "build",
         "org": record["org"],
         "project": record["project"],
         "targets": {name: render_target(targets[name], now) for name in targets},
-    }  # fmt: skip
+    }
 
 
 def target_completed(record: dict[str, Any], target: str, now: float) -> bool:
@@ -259,9 +316,16 @@ def diagnostics(synth: Synth, record: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for _ in range(derived.integer(0, 6)):
         level = derived.choice(SEVERITY)
-        code = derived.choice(("Schema/EnumHasOneMember", "Method/NameNotAllowed",
-                               "Schema/ObjectHasNoProperties", "Endpoint/NotConfigured",
-                               "Model/Recommended", "Parameter/MissingDescription"))  # fmt: skip
+        code = derived.choice(
+            (
+                "Schema/EnumHasOneMember",
+                "Method/NameNotAllowed",
+                "Schema/ObjectHasNoProperties",
+                "Endpoint/NotConfigured",
+                "Model/Recommended",
+                "Parameter/MissingDescription",
+            )
+        )
         entry: dict[str, Any] = {
             "code": code,
             "ignored": derived.chance(0.1),

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
-from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
@@ -29,6 +29,7 @@ from buildmock.server import errors
 from buildmock.server.middleware import VendorAuthMiddleware
 from buildmock.server.mock import BuildMock
 from buildmock.settings import Settings
+from buildmock.vendors.base import Headers
 
 log = logging.getLogger("buildmock")
 
@@ -70,6 +71,15 @@ def _resolver(module: str, target: Any) -> Resolver:
     return BoundResolver()
 
 
+def _auth_check(
+    authenticate: Callable[[Headers, Settings], None], settings: Settings
+) -> Callable[[Headers], None]:
+    def check(headers: Headers) -> None:
+        authenticate(headers, settings)
+
+    return check
+
+
 class BuildMockApp:
     """The ASGI app ``create_app`` returns: Connexion underneath, the mock's state on ``.mock``."""
 
@@ -91,8 +101,7 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     settings = settings or Settings()
     mock = BuildMock(settings)
     checks = {
-        name: functools.partial(rt.vendor.authenticate, settings=rt.settings)
-        for name, rt in mock.runtimes.items()
+        name: _auth_check(rt.vendor.authenticate, rt.settings) for name, rt in mock.runtimes.items()
     }
     auth = type("VendorAuth", (VendorAuthMiddleware,), {"checks": checks})
     app = AsyncApp(
@@ -119,7 +128,9 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
         pythonic_params=True,
     )
     renderers = {name: rt.vendor.render_error for name, rt in mock.runtimes.items()}
-    handler = errors.make_handler(renderers, errors.MethodTable(mock.specs | {CONTROL_PREFIX: control}))
+    handler = errors.make_handler(
+        renderers, errors.MethodTable(mock.specs | {CONTROL_PREFIX: control})
+    )
     for exc in (ApiError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc, handler)
     return BuildMockApp(mock, app)

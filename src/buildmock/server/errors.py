@@ -70,11 +70,15 @@ class MethodTable:
                 pattern = re.sub(r"\\{[^/}]+\\}", "[^/]+", re.escape(template))
                 methods = [m.upper() for m in item if m.lower() in _METHODS]
                 literal = "{" not in template
-                self._routes.append((re.compile(f"^/{re.escape(prefix)}{pattern}$"), methods, literal))
+                self._routes.append(
+                    (re.compile(f"^/{re.escape(prefix)}{pattern}$"), methods, literal)
+                )
 
     def allowed(self, path: str) -> list[str]:
         """The documented methods of ``path`` (empty if it is not a documented path)."""
-        matches = [(methods, literal) for pattern, methods, literal in self._routes if pattern.match(path)]
+        matches = [
+            (methods, literal) for pattern, methods, literal in self._routes if pattern.match(path)
+        ]
         # OpenAPI: a concrete path wins over a templated one that also matches.
         concrete = [methods for methods, literal in matches if literal]
         chosen = concrete or [methods for methods, _ in matches]

@@ -31,9 +31,9 @@ class Store(Protocol):
         """Remove a record; False if there was none."""
         ...
 
-    def scan(self, kind: str, *, newest_first: bool = True, before: int | None = None) -> Iterator[
-        tuple[int, Record]
-    ]:
+    def scan(
+        self, kind: str, *, newest_first: bool = True, before: int | None = None
+    ) -> Iterator[tuple[int, Record]]:
         """Iterate ``(sequence, record)`` pairs, optionally only those older than ``before``."""
         ...
 

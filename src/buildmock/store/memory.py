@@ -53,7 +53,8 @@ class MemoryStore:
 
     def get(self, kind: str, key: str) -> Record | None:
         """Look a record up by key."""
-        entry = self._kinds.get(kind, {}).get(key)
+        table = self._kinds.get(kind)
+        entry = table.get(key) if table is not None else None
         return entry[1] if entry else None
 
     def delete(self, kind: str, key: str) -> bool:

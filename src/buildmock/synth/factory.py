@@ -122,4 +122,7 @@ class Synth:
 
 def iso(ts: float) -> str:
     """Unix seconds as ISO-8601 UTC with milliseconds and a ``Z``, as most vendors send."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{int(ts * 1000) % 1000:03d}Z"
+    )

@@ -67,10 +67,14 @@ def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A compact JSON response encoded with orjson."""
-    return Response(orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json")
+    return Response(
+        orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json"
+    )
 
 
-def text_response(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def text_response(
+    body: str, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     """A plain-text response."""
     return Response(body, status, headers=dict(headers or {}), media_type="text/plain")
 
@@ -127,7 +131,9 @@ def decode_cursor(cursor: str) -> int:
 
 
 def page(
-    entries: Iterator[tuple[int, Record]], limit: int, keep: Callable[[Record], bool] = lambda r: True
+    entries: Iterator[tuple[int, Record]],
+    limit: int,
+    keep: Callable[[Record], bool] = lambda r: True,
 ) -> tuple[list[Record], int | None]:
     """Take up to ``limit`` matching records; also return the sequence to continue below, if more."""
     taken: list[Record] = []

@@ -65,10 +65,15 @@ def create(rt: Runtime, body: dict[str, Any], outcome: str | None = None) -> dic
     branch = model.infer_branch(body["revision"], body.get("branch"))
     wanted = tuple(body.get("targets") or proj.targets)
     record = model.plan_build(
-        rt.synth, proj, now=rt.now(), speed=rt.settings.speed, revision=body["revision"],
-        branch=branch, targets=tuple(dict.fromkeys(wanted)),
+        rt.synth,
+        proj,
+        now=rt.now(),
+        speed=rt.settings.speed,
+        revision=body["revision"],
+        branch=branch,
+        targets=tuple(dict.fromkeys(wanted)),
         outcome=outcome or model.draw_outcome(rt.synth),
-    )  # fmt: skip
+    )
     rt.store.insert(KIND, record["id"], record)
     return record
 
@@ -112,13 +117,19 @@ async def list_builds(
     name = globals()["project"](rt, project).name
 
     def keep(r: dict[str, Any]) -> bool:
-        return (r["project"] == name and (branch is None or r["branch"] == branch)
-                and (revision is None or revision in (r["revision"], r["config_commit"])))  # fmt: skip
+        return (
+            r["project"] == name
+            and (branch is None or r["branch"] == branch)
+            and (revision is None or revision in (r["revision"], r["config_commit"]))
+        )
 
     before = decode_cursor(cursor) if cursor else None
     records, more = page(rt.store.scan(KIND, before=before), limit, keep)
     now = rt.now()
-    body: dict[str, Any] = {"data": [model.render_build(r, now) for r in records], "has_more": more is not None}
+    body: dict[str, Any] = {
+        "data": [model.render_build(r, now) for r in records],
+        "has_more": more is not None,
+    }
     if more is not None:
         body["next_cursor"] = encode_cursor(more)
     return json_response(body)
@@ -128,7 +139,11 @@ async def compare_builds(rt: Runtime, body: dict[str, Any]) -> Response:
     """POST /v0/builds/compare: two builds, base and head."""
     outcome = forced_outcome()
     sides = {
-        side: create(rt, {"project": body.get("project"), "targets": body.get("targets"), **body[side]}, outcome)
+        side: create(
+            rt,
+            {"project": body.get("project"), "targets": body.get("targets"), **body[side]},
+            outcome,
+        )
         for side in ("base", "head")
     }
     now = rt.now()
@@ -147,7 +162,9 @@ async def list_diagnostics(
     found = model.diagnostics(rt.synth, stored(rt, build_id))
     levels = model.SEVERITY[: model.SEVERITY.index(severity) + 1] if severity else model.SEVERITY
     wanted = set(targets or ())
-    matching = [d for d in found if d["level"] in levels and (not wanted or d["_target"] in wanted | {None})]
+    matching = [
+        d for d in found if d["level"] in levels and (not wanted or d["_target"] in wanted | {None})
+    ]
     start = decode_cursor(cursor) if cursor else 0
     chunk = matching[start : start + limit]
     body: dict[str, Any] = {
@@ -174,10 +191,20 @@ async def retrieve_build_target_output(
         raise ApiError(404, f"no wheel output for target {target}: only python has one")
     commit = record["targets"][target]["commit"]["commit"]
     if output == "git":
-        token = rt.synth.derive("token", build_id, target).token("ABCDEFabcdef0123456789", 36, "ghs_")
+        token = rt.synth.derive("token", build_id, target).token(
+            "ABCDEFabcdef0123456789", 36, "ghs_"
+        )
         url = f"https://github.com/{commit['repo']['owner']}/{commit['repo']['name']}.git"
-        return json_response({"output": "git", "target": target, "type": type_, "url": url,
-                              "ref": commit["sha"], "token": token})  # fmt: skip
+        return json_response(
+            {
+                "output": "git",
+                "target": target,
+                "type": type_,
+                "url": url,
+                "ref": commit["sha"],
+                "token": token,
+            }
+        )
     url = f"https://storage.stainless.com/outputs/{build_id}/{target}/{type_}.tar.gz"
     return json_response({"output": "url", "target": target, "type": type_, "url": url})
 
@@ -196,23 +223,31 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         fixtures.check(f"{where}.targets", targets, "BuildCreateParams/properties/targets")
         rt.store.insert("project", name, {"name": name, "org": org, "targets": list(targets)})
     origin = rt.now()
+    planned = []
     for where, entry in fixtures.items("builds"):
         params = {k: v for k, v in entry.items() if k not in ("outcome", "age")}
         fixtures.check(where, params, "BuildCreateParams")
         outcome = fixtures.expect(where, entry, "outcome", str, "success")
         if outcome not in model.OUTCOMES:
             raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
-        age = fixtures.expect(where, entry, "age", (int, float), 0)  # type: ignore[arg-type]
+        age = float(fixtures.expect(where, entry, "age", (int, float), 0))  # type: ignore[arg-type]
         try:
+            proj = project(rt, params["project"])
             record = model.plan_build(
-                rt.synth, project(rt, params.get("project")), now=origin - float(age),
-                speed=rt.settings.speed, revision=params["revision"],
-                branch=model.infer_branch(params["revision"], params.get("branch")),
-                targets=tuple(params.get("targets") or project(rt, params.get("project")).targets),
+                rt.synth,
+                proj,
+                now=origin - age,
+                speed=rt.settings.speed,
+                revision=params["revision"],
                 outcome=outcome,
-            )  # fmt: skip
+                branch=model.infer_branch(params["revision"], params.get("branch")),
+                targets=tuple(dict.fromkeys(params.get("targets") or proj.targets)),
+            )
         except ApiError as exc:
             raise fixtures.error(where, exc.message) from exc
+        planned.append(record)
+    # Oldest first, so that lists (newest first) show them in creation order.
+    for record in sorted(planned, key=lambda r: r["created_at"]):
         rt.store.insert(KIND, record["id"], record)
 
 

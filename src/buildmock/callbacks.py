@@ -1,0 +1,293 @@
+"""Completion callbacks: POST a finished record to the URL its creator gave, once, in the background.
+
+This is the only background activity in buildmock, and it never changes state: a vendor tells the
+dispatcher when a record will finish (``schedule``); when that time comes (``tick`` under any clock, and
+a timer thread under the real clock) the record is rendered and queued, and a worker thread delivers it
+with httpx. Only hosts on an allow-list are contacted (loopback by default, widened by
+``--callback-allow``); the check happens before any connection. A delivery is tried at most
+``attempts`` times with a timeout; every outcome is logged and kept for the control API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+log = logging.getLogger("buildmock.callbacks")
+
+#: Hosts always allowed besides loopback addresses.
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def host_allowed(host: str, extra: Iterable[str] = ()) -> bool:
+    """Whether ``host`` is loopback (127.0.0.0/8, ::1, localhost) or listed in ``extra``.
+
+    An ``extra`` entry is a host name (compared case-insensitively), an IP address or a network
+    in CIDR notation.
+    """
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if not name:
+        return False
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if name in LOOPBACK_NAMES or (address is not None and address.is_loopback):
+        return True
+    for entry in extra:
+        wanted = entry.strip().strip("[]").rstrip(".").lower()
+        if not wanted:
+            continue
+        if wanted == name:
+            return True
+        if address is not None:
+            try:
+                if address in ipaddress.ip_network(wanted, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def refusal(url: str, extra: Iterable[str] = ()) -> str | None:
+    """Why a callback to ``url`` is refused (bad URL, scheme, host not allowed), or None."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        return f"not a valid URL: {exc}"
+    if parsed.scheme not in ("http", "https"):
+        return f"scheme {parsed.scheme or '(none)'!r} is not http or https"
+    if not parsed.host:
+        return "the URL has no host"
+    if not host_allowed(parsed.host, extra):
+        return f"host {parsed.host} is not on the callback allow-list"
+    return None
+
+
+@dataclass
+class _Pending:
+    key: str
+    url: str
+    due: float
+
+
+@dataclass
+class _Ready:
+    key: str
+    url: str
+    body: Any
+
+
+class CallbackDispatcher:
+    """Knows the records still to call back and their due times; delivers each once.
+
+    ``render(key)`` returns the JSON body of a record (None if it is gone) and is called when the
+    callback falls due. ``alive()`` tells a dispatcher that a reset replaced it: its thread stops and
+    what it still held is dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float],
+        render: Callable[[str], Any],
+        allow: Iterable[str] = (),
+        realtime: bool = False,
+        alive: Callable[[], bool] = lambda: True,
+        timeout: float = 2.0,
+        attempts: int = 2,
+        history: int = 100,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._now = now
+        self._render = render
+        self.allow = tuple(allow)
+        self.realtime = realtime
+        self._alive = alive
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self._transport = transport
+        self._cond = threading.Condition()
+        self._pending: dict[str, _Pending] = {}
+        self._ready: deque[_Ready] = deque()
+        self._fired: OrderedDict[str, None] = OrderedDict()
+        self._busy = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.recent: deque[dict[str, Any]] = deque(maxlen=history)
+        self.totals = {"delivered": 0, "refused": 0, "failed": 0, "dropped": 0}
+
+    # -- what vendors call (cheap, never blocking, never raising) --------------------------------
+
+    def schedule(self, key: str, url: str | None, due: float) -> None:
+        """Call ``url`` back with record ``key`` once it finishes at ``due`` (again: reschedule)."""
+        if not url:
+            return
+        with self._cond:
+            if self._closed or key in self._fired:
+                return
+            self._pending[key] = _Pending(key, url, due)
+            self._cond.notify_all()
+        if self.realtime:
+            self._ensure_thread()
+        self.tick()
+
+    def forget(self, key: str) -> None:
+        """Drop the callback of a record that will never finish (deleted before it did)."""
+        with self._cond:
+            self._pending.pop(key, None)
+
+    def tick(self) -> int:
+        """Queue every callback due at the current time; return how many."""
+        with self._cond:
+            if self._closed:
+                return 0
+            now = self._now()
+            due = sorted((p for p in self._pending.values() if p.due <= now), key=lambda p: (p.due, p.key))
+            for item in due:
+                del self._pending[item.key]
+                self._fired[item.key] = None
+                while len(self._fired) > 100_000:
+                    self._fired.popitem(last=False)
+                body = self._safe_render(item.key)
+                if body is None:
+                    self._record(item.key, item.url, "dropped", "the record is no longer stored", 0)
+                    continue
+                self._ready.append(_Ready(item.key, item.url, body))
+            if due:
+                self._cond.notify_all()
+        if due:
+            self._ensure_thread()
+        return len(due)
+
+    def close(self) -> None:
+        """Stop: nothing more is queued or delivered."""
+        with self._cond:
+            self._closed = True
+            self._pending.clear()
+            self._ready.clear()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until nothing is queued or being delivered (for tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._ready or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        """Counts and the latest deliveries, for the control API's state."""
+        with self._cond:
+            return {
+                "allow": ["localhost", "127.0.0.0/8", "::1", *self.allow],
+                "pending": len(self._pending),
+                "queued": len(self._ready),
+                **self.totals,
+                "recent": list(self.recent),
+            }
+
+    # -- the background side ---------------------------------------------------------------------
+
+    def _safe_render(self, key: str) -> Any:
+        try:
+            return self._render(key)
+        except Exception:  # a callback must never break a request
+            log.exception("callback %s: could not render the record", key)
+            return None
+
+    def _record(self, key: str, url: str, outcome: str, detail: str, attempts: int, status: int | None = None) -> None:
+        entry = {"key": key, "url": url, "outcome": outcome, "detail": detail, "attempts": attempts,
+                 "httpStatus": status, "at": self._now()}  # fmt: skip
+        with self._cond:
+            self.recent.append(entry)
+            self.totals[outcome] = self.totals.get(outcome, 0) + 1
+        level = logging.INFO if outcome == "delivered" else logging.WARNING
+        log.log(level, "callback %s to %s %s: %s", key, url, outcome, detail)
+
+    def _ensure_thread(self) -> None:
+        with self._cond:
+            if self._closed or (self._thread is not None and self._thread.is_alive()):
+                return
+            self._thread = threading.Thread(target=self._run, name="buildmock-callbacks", daemon=True)
+            self._thread.start()
+
+    def _next_wait(self) -> float:
+        if self.realtime and self._pending:
+            soonest = min(p.due for p in self._pending.values())
+            return max(0.01, min(1.0, soonest - self._now()))
+        return 1.0
+
+    def _run(self) -> None:
+        idle = 0.0
+        while True:
+            with self._cond:
+                if self._closed or not self._alive():
+                    self._closed = True
+                    self._pending.clear()
+                    self._ready.clear()
+                    self._cond.notify_all()
+                    return
+            if self.realtime:
+                self.tick()
+            with self._cond:
+                if not self._ready:
+                    if not self._pending and idle > 30.0:
+                        self._thread = None
+                        return
+                    wait = self._next_wait()
+                    self._cond.wait(wait)
+                    idle = idle + wait if not self._pending else 0.0
+                    continue
+                idle = 0.0
+                item = self._ready.popleft()
+                self._busy += 1
+            try:
+                self._deliver(item)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, item: _Ready) -> None:
+        reason = refusal(item.url, self.allow)
+        if reason is not None:
+            self._record(item.key, item.url, "refused", reason, 0)
+            return
+        content = orjson.dumps(item.body)
+        detail = ""
+        status: int | None = None
+        with httpx.Client(
+            timeout=self.timeout, follow_redirects=False, trust_env=False, transport=self._transport
+        ) as client:
+            for attempt in range(1, self.attempts + 1):
+                if not self._alive():
+                    self._record(item.key, item.url, "dropped", "the mock was reset", attempt - 1)
+                    return
+                try:
+                    response = client.post(item.url, content=content, headers={"Content-Type": "application/json"})
+                except httpx.HTTPError as exc:
+                    detail, status = f"{type(exc).__name__}: {exc}", None
+                else:
+                    status = response.status_code
+                    if status < 500:
+                        outcome = "delivered" if status < 400 else "failed"
+                        self._record(item.key, item.url, outcome, f"HTTP {status}", attempt, status)
+                        return
+                    detail = f"HTTP {status}"
+                if attempt < self.attempts:
+                    time.sleep(0.2)
+        self._record(item.key, item.url, "failed", detail, self.attempts, status)

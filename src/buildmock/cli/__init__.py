@@ -1,0 +1,1 @@
+"""The ``buildmock`` command: thin argument parsing over the library."""

@@ -1,0 +1,126 @@
+"""Safety rails for runs against real servers: read-only off loopback, a request budget, a rate limit."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+#: Methods that do not change server state; the only ones sent off loopback without ``--allow-writes``.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: Classifies a host name as loopback (True) or not; injectable so tests never leave the machine.
+HostClassifier = Callable[[str], bool]
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost``, ``*.localhost``, 127.0.0.0/8 or ``::1``.
+
+    A pure function of the name: nothing is resolved, so a name that merely resolves to 127.0.0.1 is
+    treated as remote (the safe side).
+    """
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(url: str) -> str:
+    """The host part of ``url`` (no port, no brackets); raises ValueError if there is none."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"--base-url {url!r}: expected an http(s) URL with a host")
+    return parts.hostname
+
+
+def writes_allowed(url: str, allow_writes: bool, classify: HostClassifier = is_loopback_host) -> bool:
+    """Whether methods other than GET/HEAD/OPTIONS may be sent to ``url``."""
+    return allow_writes or classify(url_host(url))
+
+
+def allowed_methods(url: str | None, allow_writes: bool, classify: HostClassifier = is_loopback_host) -> frozenset[str] | None:
+    """The methods a run may send: None (any) for the in-process mock or a writable target."""
+    if url is None or writes_allowed(url, allow_writes, classify):
+        return None
+    return SAFE_METHODS
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> str | None:
+    """None if a TCP connection to ``url``'s host and port opens, else a one-line reason."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"cannot reach {host}:{port}: {exc.strerror or exc}"
+
+
+class RequestRefused(Exception):
+    """A request the run's policy did not let out (a write off loopback, or past ``--max-requests``)."""
+
+
+@dataclass
+class RequestGuard:
+    """Counts and vets every HTTP request a run makes; refuses writes and requests past the budget."""
+
+    methods: frozenset[str] | None = None
+    max_requests: int | None = None
+    on_exhausted: Callable[[], None] | None = None
+    sent: int = 0
+    refused_writes: int = 0
+    exhausted: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def admit(self, method: str) -> None:
+        """Let a request with ``method`` out, or raise :class:`RequestRefused`."""
+        method = method.upper()
+        with self._lock:
+            if self.methods is not None and method not in self.methods:
+                self.refused_writes += 1
+                raise RequestRefused(f"{method} not sent: the target is not loopback (use --allow-writes)")
+            over = self.max_requests is not None and self.sent >= self.max_requests
+            first = over and not self.exhausted
+            if over:
+                self.exhausted = True
+            else:
+                self.sent += 1
+        if first and self.on_exhausted is not None:
+            self.on_exhausted()
+        if over:
+            raise RequestRefused(f"--max-requests {self.max_requests} reached")
+
+
+_PATCH_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def guarded(guard: RequestGuard) -> Iterator[RequestGuard]:
+    """Route every ``requests`` send in this process through ``guard`` while the block runs.
+
+    Schemathesis sends everything (cases, checks' extra requests, probes, in-process ASGI calls) through
+    ``requests.Session.send``, so this is the one place no request can bypass.
+    """
+    with _PATCH_LOCK:
+        original = requests.Session.send
+
+        def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+            guard.admit(str(request.method or "GET"))
+            return original(self, request, **kwargs)
+
+        requests.Session.send = send  # type: ignore[method-assign]
+        try:
+            yield guard
+        finally:
+            requests.Session.send = original  # type: ignore[method-assign]

@@ -1,0 +1,417 @@
+"""Cocktail Cloud build runs: a run's state and its step runs laid out as timelines at creation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from buildmock.core import ids
+from buildmock.core.errors import ApiError
+from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.synth.factory import Synth
+
+#: A run: created, then running its steps, then DONE or ERROR. Cancel cuts a RUNNING run to ERROR.
+RUN = Lifecycle(
+    phases=("CREATED", "RUNNING"),
+    outcomes=("DONE", "ERROR"),
+    durations={"CREATED": 2.0, "RUNNING": 1.0},
+    actions={"cancel": {"RUNNING": "ERROR"}},
+)
+FINAL = frozenset(RUN.outcomes)
+
+#: ``possibleActions`` as the vendor derives them from ``runState``.
+ACTIONS: dict[str, list[str]] = {
+    "CREATED": ["VIEW", "BUILD", "REMOVE"],
+    "RUNNING": ["VIEW", "LOG", "CANCEL"],
+    "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
+    "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
+}
+
+#: ``Prefer: outcome=`` values and the run state each forces.
+OUTCOMES = {"DONE": "DONE", "done": "DONE", "success": "DONE",
+            "ERROR": "ERROR", "error": "ERROR", "failure": "ERROR"}  # fmt: skip
+
+#: Seconds (at speed 1) each kind of step takes, as a range.
+STEP_SECONDS = {"CODE_DOWN": (4.0, 12.0), "USER_TASK": (8.0, 30.0), "CREATE_IMAGE": (20.0, 60.0)}
+#: Seconds a CANCEL run takes to stop the build.
+CANCEL_SECONDS = 3.0
+
+_REGISTRY_HOSTS = ("regi.cocktailcloud.io", "harbor.acornsoft.io", "registry.cocktailcloud.io")
+_SUFFIXES = ("api", "web", "batch", "gateway", "worker", "gradle", "maven", "node")
+_NAMESPACES = ("ws-namespace", "build-ns", "ci-namespace", "devops")
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def cocktail_time(ts: float) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` (UTC), the server's ``created``/``updated`` format."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso_time(ts: float) -> str:
+    """ISO-8601 with milliseconds and ``+00:00``, as the server sends ``beginTime``/``endTime``."""
+    millis = round(ts * 1000)
+    moment = datetime.fromtimestamp(millis // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{moment}.{millis % 1000:03d}+00:00"
+
+
+def _ms(ts: float) -> float:
+    return round(ts, 3)
+
+
+def _seconds(begin: float, end: float) -> int:
+    return max(0, round(end - begin))
+
+
+# -- build definitions ---------------------------------------------------------------------------
+
+
+def synth_build(synth: Synth, build_seq: int) -> dict[str, Any]:
+    """The build definition ``buildSeq`` implies: the same for the same seed and number."""
+    d = synth.derive("build", build_seq)
+    name = d.slug(2)
+    image = f"{name}-{d.choice(_SUFFIXES)}"
+    autotag = d.chance(0.3)
+    code_down: dict[str, Any] = {
+        "stepType": "CODE_DOWN", "repositoryType": "GIT", "stepTitle": "code repository task",
+        "repositoryUrl": f"github.com/{d.company_slug()}/{image}.git", "branchName": d.choice(("master", "main", "develop")),
+        "codeSaveDir": "repo", "commonType": "COMMON", "protocolType": "https",
+    }  # fmt: skip
+    steps = [code_down]
+    if d.chance(0.6):
+        steps.append({"stepType": "USER_TASK", "stepTitle": "build task", "workingDir": "repo",
+                      "command": d.choice(("./gradlew build", "mvn -B package", "npm ci && npm run build"))})  # fmt: skip
+    steps.append({"stepType": "CREATE_IMAGE", "stepTitle": "create image", "dockerFile": "repo/Dockerfile",
+                  "imageName": image, "registryName": "", "tagName": ""})  # fmt: skip
+    registry = d.choice(("dev", "ops", "prod", "stage", name.split("-", 1)[0]))
+    steps[-1]["registryName"] = registry
+    base = d.integer(1, 20_000_000) * 8
+    return {
+        "buildSeq": build_seq,
+        "buildName": name,
+        "buildDesc": d.sentence() if d.chance(0.7) else None,
+        "registryName": registry,
+        "imageName": image,
+        "registryHost": d.choice(_REGISTRY_HOSTS),
+        "accountSeq": d.integer(1, 20),
+        "registryProjectId": d.integer(1, 200),
+        "externalRegistrySeq": 0,
+        "buildServerHost": f"topic:build-{20230000 + d.integer(101, 1228)}-{d.choice(_NAMESPACES)}-{d.word()}cluster",
+        "autotagUseYn": "Y" if autotag else "N",
+        "autotagPrefix": d.word() if autotag else None,
+        "autotagSeqType": d.choice(("DATETIME", "SEQUENCE")) if autotag else None,
+        "steps": [{"buildStepSeq": base + i + 1, "config": cfg} for i, cfg in enumerate(steps)],
+    }  # fmt: skip
+
+
+def declared_build(entry: dict[str, Any], implied: dict[str, Any]) -> dict[str, Any]:
+    """A fixture's build definition: the implied one with the fields the fixture sets."""
+    build = dict(implied)
+    for key in ("buildName", "buildDesc", "registryName", "imageName", "accountSeq", "registryProjectId",
+                "externalRegistrySeq", "buildServerHost", "autotagUseYn", "autotagPrefix", "autotagSeqType"):  # fmt: skip
+        if key in entry:
+            build[key] = entry[key]
+    return build
+
+
+# -- planning ------------------------------------------------------------------------------------
+
+
+def draw_outcome(synth: Synth) -> str:
+    """The end state of a run nobody forced: mostly DONE."""
+    return "DONE" if synth.uniform(0, 1) < 0.85 else "ERROR"
+
+
+def default_tag(build: dict[str, Any], build_no: int, now: float) -> str:
+    """The tag used when the request names none: the build's autotag, else ``latest``."""
+    if build["autotagUseYn"] != "Y":
+        return "latest"
+    prefix = build["autotagPrefix"] or ""
+    if build["autotagSeqType"] == "SEQUENCE":
+        return f"{prefix}{build_no}"
+    return prefix + datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+
+
+def plan_run(
+    synth: Synth,
+    build: dict[str, Any],
+    *,
+    build_run_seq: int,
+    build_no: int,
+    step_run_seqs: list[int],
+    now: float,
+    speed: float,
+    outcome: str,
+    tag_name: str | None,
+    description: str | None,
+    callback_url: str | None,
+) -> dict[str, Any]:
+    """A new BUILD run: its timeline, every step's times and log lines, its image; fixed now."""
+    if outcome not in FINAL:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    start = _ms(now)
+    running_at = _ms(start + synth.uniform(1.0, 3.0) / speed)
+    configs = build["steps"]
+    victim = synth.integer(0, len(configs) - 1) if outcome == "ERROR" else None
+    steps: list[dict[str, Any]] = []
+    at = running_at
+    for order, (step, seq) in enumerate(zip(configs, step_run_seqs, strict=True), start=1):
+        kind = step["config"]["stepType"]
+        low, high = STEP_SECONDS.get(kind, (5.0, 20.0))
+        seconds = synth.uniform(low, high)
+        failed = victim == order - 1
+        if failed:
+            seconds *= synth.uniform(0.3, 0.9)
+        reached = victim is None or order - 1 <= victim
+        begin, end = (at, _ms(at + seconds / speed)) if reached else (None, None)
+        steps.append({
+            "buildStepRunSeq": seq, "buildStepSeq": step["buildStepSeq"], "stepType": kind,
+            "stepOrder": order, "config": step["config"], "begin": begin, "end": end,
+            "final": "ERROR" if failed else "DONE",
+            "logId": f"{synth.token(ids.BASE36, 6)}-{build['buildSeq']}.{build_run_seq}.{seq}-{kind.lower()}",
+            "lines": _log_lines(synth, kind, begin, end, failed) if begin is not None and end is not None else [],
+        })  # fmt: skip
+        if end is not None:
+            at = end
+    marks = (("CREATED", start), ("RUNNING", running_at), (outcome, at))
+    tag = tag_name or default_tag(build, build_no, now)
+    return {
+        "kind": "BUILD",
+        "buildRunSeq": build_run_seq,
+        "buildSeq": build["buildSeq"],
+        "buildNo": build_no,
+        "runDesc": description,
+        "tagName": tag,
+        "callbackUrl": callback_url,
+        "build": {k: v for k, v in build.items() if k != "steps"},
+        "marks": Timeline(marks).to_json(),
+        "imageUrl": f"{build['registryHost']}/{build['registryName']}/{build['imageName']}",
+        "imageSize": synth.integer(20_000_000, 900_000_000),
+        "imageDigest": "sha256:" + synth.hex(64),
+        "steps": steps,
+        "cancelled": False,
+    }
+
+
+def plan_cancel(
+    run: dict[str, Any], *, build_run_seq: int, now: float, speed: float, callback_url: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Cancel a RUNNING run: ``(the run cut to ERROR now, the new CANCEL run)``; 409 otherwise."""
+    check_cancellable(run, now)
+    timeline = Timeline.from_json(run["marks"])
+    cut = {**run, "marks": RUN.apply(timeline, "cancel", _ms(now)).to_json(), "cancelled": True}
+    start = _ms(now)
+    marks = (("CREATED", start), ("RUNNING", start), ("DONE", _ms(start + CANCEL_SECONDS / speed)))
+    cancel = {
+        **{k: run[k] for k in ("buildSeq", "buildNo", "tagName", "build", "imageUrl")},
+        "kind": "CANCEL",
+        "buildRunSeq": build_run_seq,
+        "runDesc": f"Cancel build run {run['buildRunSeq']}",
+        "callbackUrl": callback_url,
+        "marks": Timeline(marks).to_json(),
+        "imageSize": None,
+        "imageDigest": None,
+        "steps": [],
+        "cancelled": False,
+        "cancels": run["buildRunSeq"],
+    }
+    return cut, cancel
+
+
+def check_cancellable(run: dict[str, Any], now: float) -> None:
+    """Only a RUNNING BUILD run can be cancelled; anything else is InvalidState (409)."""
+    state = state_of(run, now)
+    if run["kind"] != "BUILD" or state != "RUNNING":
+        raise invalid_state(run, state)
+
+
+def invalid_state(run: dict[str, Any], state: str) -> ApiError:
+    """Cocktail's InvalidState (CCCM1007000) for a cancel the run's state refuses."""
+    return ApiError(
+        409,
+        f"Build is not running! [buildSeq : {run['buildSeq']}, buildRunSeq : {run['buildRunSeq']}]",
+        code="CCCM1007000",
+        state=state,
+    )
+
+
+def check_removable(run: dict[str, Any], now: float) -> None:
+    """Refuse to delete a RUNNING run (BuildHistoryOfRunningTaskDeleteFail, CCBD1014000)."""
+    if state_of(run, now) == "RUNNING":
+        raise ApiError(
+            409,
+            f"The build task is running and cannot be deleted. [buildRunSeq : {run['buildRunSeq']}]",
+            code="CCBD1014000",
+        )
+
+
+_LOG_LINES: dict[str, tuple[str, ...]] = {
+    "CODE_DOWN": ("Cloning into 'repo'...", "remote: Enumerating objects: {n}, done.",
+                  "Receiving objects: 100% ({n}/{n}), done.", "HEAD is now at {sha} {msg}"),
+    "USER_TASK": ("$ {cmd}", "> Task :compileJava", "> Task :processResources", "> Task :test",
+                  "BUILD SUCCESSFUL in {n}s"),
+    "CREATE_IMAGE": ("Step 1/6 : FROM eclipse-temurin:17-jre", "Step 2/6 : WORKDIR /app",
+                     "Step 3/6 : COPY build/libs/*.jar app.jar", "Step 6/6 : ENTRYPOINT [\"java\",\"-jar\",\"app.jar\"]",
+                     "Successfully built {short}", "The push refers to repository", "latest: digest: sha256:{sha64} size: {n}"),
+}  # fmt: skip
+
+
+def _log_lines(synth: Synth, kind: str, begin: float, end: float, failed: bool) -> list[list[Any]]:
+    """Log lines of one step, each with the time it is written, spread over the step."""
+    templates = _LOG_LINES.get(kind, ("Running {kind}...", "{kind} finished"))
+    values = {"n": synth.integer(40, 4000), "sha": synth.sha()[:7], "msg": synth.commit_message(),
+              "cmd": "./gradlew build", "short": synth.hex(12), "sha64": synth.hex(64), "kind": kind}  # fmt: skip
+    count = max(1, round(len(templates) * (synth.uniform(0.3, 0.8) if failed else 1.0)))
+    texts = [t.format(**values) for t in templates[:count]]
+    if failed:
+        texts.append(f"ERROR: {kind.lower()} failed: exit status {synth.choice((1, 2, 125, 137))}")
+    span = end - begin
+    return [[_ms(begin + span * (i + 1) / (len(texts) + 1)) if i < len(texts) - 1 or not failed else end, text]
+            for i, text in enumerate(texts)]  # fmt: skip
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def state_of(run: dict[str, Any], now: float) -> str:
+    """The run's ``runState`` at ``now``."""
+    return Timeline.from_json(run["marks"]).state_at(now)
+
+
+def end_of(run: dict[str, Any]) -> float:
+    """When the run reaches DONE or ERROR (its callback is due then)."""
+    return Timeline.from_json(run["marks"]).end
+
+
+def _step_times(step: dict[str, Any], run_end: float) -> tuple[float, float, str] | None:
+    """``(begin, effective end, final state)`` of a step within a run ending at ``run_end``."""
+    begin, end = step["begin"], step["end"]
+    if begin is None or end is None or begin >= run_end:
+        return None
+    if end > run_end:
+        return begin, run_end, "ERROR"
+    return begin, end, step["final"]
+
+
+def _step_state(times: tuple[float, float, str] | None, now: float) -> str:
+    if times is None or now < times[0]:
+        return "WAIT"
+    return "RUNNING" if now < times[1] else times[2]
+
+
+def render_step(run: dict[str, Any], step: dict[str, Any], now: float, *, with_log: bool) -> dict[str, Any]:
+    """One ``BuildStepRun`` at ``now`` (``log`` filled only for the log operation)."""
+    created = Timeline.from_json(run["marks"]).start
+    times = _step_times(step, end_of(run))
+    state = _step_state(times, now)
+    begin = times[0] if times is not None and state != "WAIT" else None
+    end = times[1] if times is not None and state in FINAL else None
+    log = None
+    if with_log:
+        log = _step_log(step, times, now) if times is not None and state != "WAIT" else ""
+    return {
+        "useYn": "Y",
+        "created": cocktail_time(created),
+        "updated": cocktail_time(end if end is not None else begin if begin is not None else created),
+        "buildStepRunSeq": step["buildStepRunSeq"],
+        "buildStepSeq": step["buildStepSeq"],
+        "buildRunSeq": run["buildRunSeq"],
+        "stepType": step["stepType"],
+        "stepConfig": "",
+        "stepState": state,
+        "stepOrder": step["stepOrder"],
+        "logId": step["logId"] if begin is not None else None,
+        "log": log,
+        "beginTime": iso_time(begin) if begin is not None else None,
+        "endTime": iso_time(end) if end is not None else None,
+        "runTimeBySec": _seconds(begin, end) if begin is not None and end is not None else None,
+        "useFlag": True,
+        "buildStepConfig": step["config"],
+    }
+
+
+def _step_log(step: dict[str, Any], times: tuple[float, float, str], now: float) -> str:
+    limit = min(now, times[1])
+    lines = [text for at, text in step["lines"] if at <= limit]
+    if now >= times[1] and times[1] < step["end"]:
+        lines.append("Build run was cancelled.")
+    return "\n".join(lines)
+
+
+def _updated(run: dict[str, Any], now: float) -> float:
+    timeline = Timeline.from_json(run["marks"])
+    latest = max(at for _, at in timeline.reached(now)) if timeline.reached(now) else timeline.start
+    run_end = timeline.end
+    for step in run["steps"]:
+        times = _step_times(step, run_end)
+        if times is not None:
+            latest = max([latest, *(t for t in times[:2] if t <= now)])
+    return latest
+
+
+def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
+    """The build execution model as Cocktail sends it at ``now``."""
+    timeline = Timeline.from_json(run["marks"])
+    state = timeline.state_at(now)
+    build = run["build"]
+    begin = timeline.entered("RUNNING", now)
+    end = timeline.end if state in FINAL else None
+    done = state == "DONE" and run["kind"] == "BUILD"
+    return {
+        "useYn": "Y",
+        "created": cocktail_time(timeline.start),
+        "updated": cocktail_time(_updated(run, now)),
+        "buildName": build["buildName"],
+        "buildDesc": build["buildDesc"],
+        "registryName": build["registryName"],
+        "imageName": build["imageName"],
+        "accountSeq": build["accountSeq"],
+        "registryProjectId": build["registryProjectId"],
+        "externalRegistrySeq": build["externalRegistrySeq"],
+        "buildServerHost": build["buildServerHost"],
+        "buildServerTlsVerify": "N",
+        "buildServerCacrt": None,
+        "buildServerClientCert": None,
+        "buildServerClientKey": None,
+        "buildRunSeq": run["buildRunSeq"],
+        "buildSeq": run["buildSeq"],
+        "buildNo": run["buildNo"],
+        "runType": run["kind"],
+        "runDesc": run["runDesc"],
+        "runState": state,
+        "autotagUseYn": build["autotagUseYn"],
+        "autotagPrefix": build["autotagPrefix"],
+        "autotagSeqType": build["autotagSeqType"],
+        "tagName": run["tagName"],
+        "callbackUrl": run["callbackUrl"],
+        "imageUrl": run["imageUrl"] if done else None,
+        "imageSize": run["imageSize"] if done else None,
+        "imageDigest": run["imageDigest"] if done else None,
+        "pipelineSeq": 0,
+        "beginTime": iso_time(begin) if begin is not None else None,
+        "endTime": iso_time(end) if end is not None else None,
+        "runTimeBySec": _seconds(begin, end) if begin is not None and end is not None else None,
+        "possibleActions": list(ACTIONS[state]),
+        "buildStepRuns": [render_step(run, s, now, with_log=False) for s in run["steps"]],
+    }
+
+
+def render_log(run: dict[str, Any], now: float) -> dict[str, Any]:
+    """The run with each step's log so far (``BuildRunLogVO``)."""
+    timeline = Timeline.from_json(run["marks"])
+    state = timeline.state_at(now)
+    build = run["build"]
+    return {
+        "useYn": "Y",
+        "created": cocktail_time(timeline.start),
+        "updated": cocktail_time(_updated(run, now)),
+        "buildRunSeq": run["buildRunSeq"],
+        "buildSeq": run["buildSeq"],
+        "runState": state,
+        "registryProjectId": build["registryProjectId"],
+        "externalRegistrySeq": build["externalRegistrySeq"],
+        "buildServerHost": build["buildServerHost"],
+        "dbLog": state in FINAL,
+        "buildStepRuns": [render_step(run, s, now, with_log=True) for s in run["steps"]],
+    }

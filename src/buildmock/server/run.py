@@ -1,0 +1,64 @@
+"""Running the app under uvicorn, with a start-up banner."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import uvicorn
+
+from buildmock import __version__
+from buildmock.server.app import create_app
+from buildmock.server.fixtures import FixtureError
+from buildmock.settings import Settings
+
+
+def banner(settings: Settings, apis: list[str], started: float) -> str:
+    """What ``serve`` prints once it is listening: where each API lives."""
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"buildmock {__version__} ready in {time.perf_counter() - started:.2f}s "
+        f"(seed {settings.seed}, clock {settings.clock}, speed {settings.speed:g})"
+    ]
+    for name in apis:
+        lines.append(
+            f"  {name:<10} {base}/{name}   ui {base}/{name}/ui/   spec {base}/{name}/openapi.json"
+        )
+    lines.append(f"  {'control':<10} {base}/__buildmock/  (health, state, reset, clock/advance)")
+    return "\n".join(lines)
+
+
+def serve(settings: Settings) -> int:
+    """Serve until interrupted; returns the exit code (2 if the app cannot be built)."""
+    started = time.perf_counter()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        app = create_app(settings)
+    except (FixtureError, ValueError) as exc:
+        print(f"buildmock: error: {exc}", file=sys.stderr)
+        return 2
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    apis = list(app.mock.runtimes)
+
+    original_startup = server.startup
+
+    async def startup(sockets: list[Any] | None = None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            print(banner(settings, apis, started), flush=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+    return 0 if server.started else 1

@@ -1,0 +1,84 @@
+"""The bounded in-memory store."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from buildmock.store import MemoryStore, open_store
+
+
+def test_insert_get_replace_delete() -> None:
+    store = MemoryStore()
+    store.insert("build", "a", {"n": 1})
+    assert store.get("build", "a") == {"n": 1}
+    assert store.replace("build", "a", {"n": 2})
+    assert store.get("build", "a") == {"n": 2}
+    assert not store.replace("build", "zzz", {})
+    assert store.delete("build", "a")
+    assert store.get("build", "a") is None
+    assert not store.delete("build", "a")
+
+
+def test_scan_is_newest_first_and_pages_below_a_sequence() -> None:
+    store = MemoryStore()
+    seqs = [store.insert("build", str(i), {"i": i}) for i in range(5)]
+    assert [r["i"] for _, r in store.scan("build")] == [4, 3, 2, 1, 0]
+    assert [r["i"] for _, r in store.scan("build", before=seqs[2])] == [1, 0]
+    assert [r["i"] for _, r in store.scan("build", newest_first=False)] == [0, 1, 2, 3, 4]
+
+
+def test_replace_keeps_the_place_in_order() -> None:
+    store = MemoryStore()
+    for key in "abc":
+        store.insert("build", key, {"k": key})
+    store.replace("build", "a", {"k": "A"})
+    assert [r["k"] for _, r in store.scan("build")] == ["c", "b", "A"]
+
+
+def test_cap_evicts_the_oldest_per_kind() -> None:
+    store = MemoryStore(cap=3)
+    for i in range(10):
+        store.insert("build", str(i), {"i": i})
+    store.insert("project", "p", {})
+    assert store.counts() == {"build": 3, "project": 1}
+    assert [r["i"] for _, r in store.scan("build")] == [9, 8, 7]
+    assert store.evictions() == {"build": 7}
+
+
+def test_counters_are_per_name_and_cleared() -> None:
+    store = MemoryStore()
+    assert [store.next_value("a"), store.next_value("a"), store.next_value("b")] == [1, 2, 1]
+    store.clear()
+    assert store.next_value("a") == 1
+    assert store.counts() == {}
+
+
+def test_concurrent_inserts_lose_nothing_and_repeat_no_counter() -> None:
+    store = MemoryStore(cap=100_000)
+    values: list[int] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        for i in range(500):
+            store.insert("build", f"{t}-{i}", {})
+            value = store.next_value("n")
+            with lock:
+                values.append(value)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.counts()["build"] == 4000
+    assert sorted(values) == list(range(1, 4001))
+
+
+def test_open_store_knows_memory_only() -> None:
+    assert isinstance(open_store("memory://", "x"), MemoryStore)
+    with pytest.raises(ValueError):
+        open_store("redis://localhost", "x")
+    with pytest.raises(ValueError):
+        MemoryStore(cap=0)
