@@ -50,7 +50,12 @@ JOB_STATUS = {
     "error": ("failed", "job failed"),
     "cancelled": ("cancelled", "job was cancelled"),
 }
-EXECUTION_STATUS = {"building": "in-progress", "active": "finished", "error": "failed", "cancelled": "cancelled"}
+EXECUTION_STATUS = {
+    "building": "in-progress",
+    "active": "finished",
+    "error": "failed",
+    "cancelled": "cancelled",
+}
 
 #: Component types and the runner job type that builds each.
 COMPONENT_TYPES = {
@@ -59,14 +64,25 @@ COMPONENT_TYPES = {
     "helm_chart": "helm-chart-build",
     "terraform_module": "terraform-module-build",
 }
-_NAMES = ("api", "web", "worker", "postgres", "redis", "ingress", "vpc", "certificate", "dns", "queue")
+_NAMES = (
+    "api",
+    "web",
+    "worker",
+    "postgres",
+    "redis",
+    "ingress",
+    "vpc",
+    "certificate",
+    "dns",
+    "queue",
+)
 _SECOND = 1_000_000_000
 RUNNER_API_URL = "https://runner.nuon.co"
 
 
 def valid_id(value: str | None, prefix: str) -> bool:
     """Whether ``value`` is a well-formed Nuon id with this prefix."""
-    return bool(value) and value.startswith(prefix) and bool(_ID.match(value))  # type: ignore[union-attr]
+    return value is not None and value.startswith(prefix) and bool(_ID.match(value))
 
 
 def new_id(synth: Synth, prefix: str) -> str:
@@ -118,12 +134,14 @@ def plan_build(
     now: float,
     speed: float,
     git_ref: str | None,
-    use_latest: bool,
     outcome: str,
     app_id: str,
     created_by_id: str,
 ) -> dict[str, Any]:
-    """A new build record: ids, VCS commit and the timeline, fixed at creation."""
+    """A new build record: ids, VCS commit and the timeline, fixed at creation.
+
+    Without ``git_ref`` (``use_latest``) the build is of the latest commit, and ``git_ref`` shows its SHA.
+    """
     build_id = new_id(synth, "bld")
     ref = (git_ref or "").strip()
     sha = ref.lower() if re.fullmatch(r"[0-9a-fA-F]{40}", ref) else synth.sha()
@@ -169,13 +187,17 @@ def plan_build(
     }
 
 
-def _outputs(synth: Synth, component: dict[str, Any], build_id: str, job_type: str) -> dict[str, Any]:
+def _outputs(
+    synth: Synth, component: dict[str, Any], build_id: str, job_type: str
+) -> dict[str, Any]:
     repository = f"{component['org_id']}.dkr.nuon.run/{component['app_id']}/{component['name']}"
     key = "image" if job_type in ("docker-build", "container-image-build") else "artifact"
     return {key: {"repository": repository, "tag": build_id, "digest": f"sha256:{synth.hex(64)}"}}
 
 
-def plan_release(synth: Synth, record: dict[str, Any], installs: list[str], at: float) -> dict[str, Any]:
+def plan_release(
+    synth: Synth, record: dict[str, Any], installs: list[str], at: float
+) -> dict[str, Any]:
     """A release of a finished build to ``installs`` (one step), starting at ``at``."""
     step_id = new_id(synth, "rel")
     return {
@@ -230,7 +252,13 @@ def _stamp(record: dict[str, Any], at: float, org: bool = True) -> dict[str, Any
 
 
 def render_log_stream(
-    record: dict[str, Any], stream_id: str, owner_id: str, owner_type: str, start: float, updated: float, open_: bool
+    record: dict[str, Any],
+    stream_id: str,
+    owner_id: str,
+    owner_type: str,
+    start: float,
+    updated: float,
+    open_: bool,
 ) -> dict[str, Any]:
     """An ``app.LogStream``."""
     return {
@@ -331,7 +359,9 @@ def _deploy_state(start: float, now: float) -> tuple[str, str, str]:
     return "active", "deploy is active", "finished"
 
 
-def _render_deploy(record: dict[str, Any], release: dict[str, Any], target: dict[str, Any], now: float) -> dict[str, Any]:
+def _render_deploy(
+    record: dict[str, Any], release: dict[str, Any], target: dict[str, Any], now: float
+) -> dict[str, Any]:
     start = release["at"]
     status, description, job_status = _deploy_state(start, now)
     updated = start if status == "queued" else start + 5 if status == "planning" else start + 25
@@ -365,7 +395,12 @@ def _render_deploy(record: dict[str, Any], release: dict[str, Any], target: dict
         "status": status,
         "status_description": description,
         "log_stream": render_log_stream(
-            record, target["log_stream_id"], target["deploy_id"], "install_deploys", start, updated,
+            record,
+            target["log_stream_id"],
+            target["deploy_id"],
+            "install_deploys",
+            start,
+            updated,
             status != "active",
         ),
         "runner_jobs": [job],
@@ -400,7 +435,13 @@ def render_releases(record: dict[str, Any], now: float) -> list[dict[str, Any]]:
 
 def _parse_done(release: dict[str, Any], deploy: dict[str, Any]) -> float:
     start = release["at"]
-    return start + 25 if deploy["status"] == "active" else start + 5 if deploy["status"] == "planning" else start
+    return (
+        start + 25
+        if deploy["status"] == "active"
+        else start + 5
+        if deploy["status"] == "planning"
+        else start
+    )
 
 
 def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
@@ -422,8 +463,13 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         "status_description": _description(record, tl, state, now),
         "runner_job": render_runner_job(record, now),
         "log_stream": render_log_stream(
-            record, record["log_stream_id"], record["id"], "component_builds", record["created_at"],
-            _last_change(tl, now), state not in TERMINAL,
+            record,
+            record["log_stream_id"],
+            record["id"],
+            "component_builds",
+            record["created_at"],
+            _last_change(tl, now),
+            state not in TERMINAL,
         ),
         "vcs_connection_commit": {
             "id": commit["id"],
@@ -437,5 +483,7 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
             "message": commit["message"],
         },
         "releases": releases,
-        "install_deploys": [d for r in releases for s in r["release_steps"] for d in s["install_deploys"]],
+        "install_deploys": [
+            d for r in releases for s in r["release_steps"] for d in s["install_deploys"]
+        ],
     }

@@ -58,7 +58,9 @@ def org() -> str:
     return str(request.headers.get(ORG_HEADER, "")).strip()
 
 
-def component(rt: Runtime, component_id: str, app_id: str | None = None, *, pin: bool = False) -> dict[str, Any]:
+def component(
+    rt: Runtime, component_id: str, app_id: str | None = None, *, pin: bool = False
+) -> dict[str, Any]:
     """The component (declared, or implied by a well-formed id) of the caller's org; 404 otherwise.
 
     An undeclared component is pinned to the org and app of the first create that uses it.
@@ -70,16 +72,23 @@ def component(rt: Runtime, component_id: str, app_id: str | None = None, *, pin:
         if declared_app is not None and declared_app["org_id"] != org():
             raise ApiError(404, "app not found", description=f"app {app_id} not found")
     if not model.valid_id(component_id, "cmp"):
-        raise ApiError(404, "component not found", description=f"component {component_id} not found")
+        raise ApiError(
+            404, "component not found", description=f"component {component_id} not found"
+        )
     record = rt.store.get("component", component_id)
     if record is None:
         record = model.synth_component(
-            rt.synth, component_id, org_id=org(), app_id=app_id or model.implied_app(rt.synth, component_id)
+            rt.synth,
+            component_id,
+            org_id=org(),
+            app_id=app_id or model.implied_app(rt.synth, component_id),
         )
         if pin:
             rt.store.insert("component", component_id, record)
     if record["org_id"] != org() or (app_id is not None and record["app_id"] != app_id):
-        raise ApiError(404, "component not found", description=f"component {component_id} not found")
+        raise ApiError(
+            404, "component not found", description=f"component {component_id} not found"
+        )
     return record
 
 
@@ -92,7 +101,7 @@ def create(rt: Runtime, comp: dict[str, Any], body: dict[str, Any]) -> dict[str,
                        description="git_ref is required unless use_latest is true")  # fmt: skip
     outcome = model.resolve_outcome(preferred_outcome(request.headers, model.OUTCOMES), rt.synth)
     record = model.plan_build(
-        rt.synth, comp, now=rt.now(), speed=rt.settings.speed, git_ref=git_ref, use_latest=use_latest,
+        rt.synth, comp, now=rt.now(), speed=rt.settings.speed, git_ref=git_ref,
         outcome=outcome, app_id=comp["app_id"], created_by_id=model.account_id(rt.synth, comp["org_id"]),
     )  # fmt: skip
     rt.store.insert(KIND, record["id"], record)
@@ -102,8 +111,13 @@ def create(rt: Runtime, comp: dict[str, Any], body: dict[str, Any]) -> dict[str,
 def stored(rt: Runtime, build_id: str, comp: dict[str, Any] | None = None) -> dict[str, Any]:
     """The caller's build with this id (of ``comp`` if given), or Nuon's 404."""
     record = rt.store.get(KIND, build_id) if model.valid_id(build_id, "bld") else None
-    if record is None or record["org_id"] != org() or (
-        comp is not None and (record["component_id"], record["app_id"]) != (comp["id"], comp["app_id"])
+    if (
+        record is None
+        or record["org_id"] != org()
+        or (
+            comp is not None
+            and (record["component_id"], record["app_id"]) != (comp["id"], comp["app_id"])
+        )
     ):
         raise ApiError(404, "unable to get component build: record not found",
                        description=f"build {build_id} not found")  # fmt: skip
@@ -113,7 +127,11 @@ def stored(rt: Runtime, build_id: str, comp: dict[str, Any] | None = None) -> di
 def builds_of(rt: Runtime, comp: dict[str, Any]) -> Any:
     """The component's builds in the caller's org, newest first."""
     for _, record in rt.store.scan(KIND):
-        if record["component_id"] == comp["id"] and record["org_id"] == org() and record["app_id"] == comp["app_id"]:
+        if (
+            record["component_id"] == comp["id"]
+            and record["org_id"] == org()
+            and record["app_id"] == comp["app_id"]
+        ):
             yield record
 
 
@@ -169,7 +187,9 @@ async def get_latest_component_build(rt: Runtime, component_id: str) -> Response
     return latest(rt, component(rt, component_id))
 
 
-async def list_builds(rt: Runtime, component_id: str, offset: int = 0, limit: int = 10, page: int = 0) -> Response:
+async def list_builds(
+    rt: Runtime, component_id: str, offset: int = 0, limit: int = 10, page: int = 0
+) -> Response:
     """GET /v1/builds?component_id=…: newest first, bare array, paged."""
     return paged(rt, component(rt, component_id), offset, limit, page)
 
@@ -194,13 +214,17 @@ async def get_latest_app_component_build(rt: Runtime, app_id: str, component_id:
     return latest(rt, component(rt, component_id, app_id))
 
 
-async def get_app_component_build(rt: Runtime, app_id: str, component_id: str, build_id: str) -> Response:
+async def get_app_component_build(
+    rt: Runtime, app_id: str, component_id: str, build_id: str
+) -> Response:
     """GET /v1/apps/{app_id}/components/{component_id}/builds/{build_id}."""
     record = stored(rt, build_id, component(rt, component_id, app_id))
     return json_response(model.render_build(record, rt.now()))
 
 
-async def cancel_app_component_build(rt: Runtime, app_id: str, component_id: str, build_id: str) -> Response:
+async def cancel_app_component_build(
+    rt: Runtime, app_id: str, component_id: str, build_id: str
+) -> Response:
     """POST …/builds/{build_id}/cancel: 202 with the build, 409 once it has finished."""
     record = stored(rt, build_id, component(rt, component_id, app_id))
     now = rt.now()
@@ -216,7 +240,9 @@ async def cancel_app_component_build(rt: Runtime, app_id: str, component_id: str
 # -- fixtures ----------------------------------------------------------------------------------
 
 
-def _fixture_id(fixtures: FixtureContext, where: str, entry: dict[str, Any], key: str, prefix: str) -> str:
+def _fixture_id(
+    fixtures: FixtureContext, where: str, entry: dict[str, Any], key: str, prefix: str
+) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not model.valid_id(value, prefix):
         raise fixtures.error(f"{where}.{key}", f"must be a Nuon id: {prefix} + 23 of [0-9a-z]")
@@ -240,7 +266,9 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
             raise fixtures.error(f"{where}.app_id", "app is not declared under apps")
         type_ = fixtures.expect(where, entry, "type", str, None)
         if type_ is not None and type_ not in model.COMPONENT_TYPES:
-            raise fixtures.error(f"{where}.type", f"must be one of {', '.join(model.COMPONENT_TYPES)}")
+            raise fixtures.error(
+                f"{where}.type", f"must be one of {', '.join(model.COMPONENT_TYPES)}"
+            )
         version = fixtures.expect(where, entry, "config_version", int, None)
         rt.store.insert("component", comp_id, model.synth_component(
             rt.synth, comp_id, org_id=app["org_id"], app_id=app["id"],
@@ -251,10 +279,21 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         _fixture_build(rt, fixtures, where, entry, origin)
 
 
+def _seconds(fixtures: FixtureContext, where: str, entry: dict[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise fixtures.error(f"{where}.{key}", "must be a number of seconds (>= 0)")
+    return float(value)
+
+
 _EXTRA = ("component_id", "outcome", "age", "cancel_after", "released_to")
 
 
-def _fixture_build(rt: Runtime, fixtures: FixtureContext, where: str, entry: dict[str, Any], origin: float) -> None:
+def _fixture_build(
+    rt: Runtime, fixtures: FixtureContext, where: str, entry: dict[str, Any], origin: float
+) -> None:
     comp = rt.store.get("component", _fixture_id(fixtures, where, entry, "component_id", "cmp"))
     if comp is None:
         raise fixtures.error(f"{where}.component_id", "component is not declared under components")
@@ -263,26 +302,34 @@ def _fixture_build(rt: Runtime, fixtures: FixtureContext, where: str, entry: dic
     outcome = fixtures.expect(where, entry, "outcome", str, "active")
     if outcome not in model.OUTCOMES:
         raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
-    age = float(fixtures.expect(where, entry, "age", (int, float), 0))  # type: ignore[arg-type]
-    cancel_after = fixtures.expect(where, entry, "cancel_after", (int, float), None)  # type: ignore[arg-type]
+    age = _seconds(fixtures, where, entry, "age") or 0.0
+    cancel_after = _seconds(fixtures, where, entry, "cancel_after")
     installs = fixtures.expect(where, entry, "released_to", list, [])
     for index, install in enumerate(installs):
         if not isinstance(install, str) or not model.valid_id(install, "inl"):
-            raise fixtures.error(f"{where}.released_to[{index}]", "must be an install id: inl + 23 of [0-9a-z]")
+            raise fixtures.error(
+                f"{where}.released_to[{index}]", "must be an install id: inl + 23 of [0-9a-z]"
+            )
     record = model.plan_build(
         rt.synth, comp, now=origin - age, speed=rt.settings.speed, git_ref=body.get("git_ref"),
-        use_latest=bool(body.get("use_latest")), outcome=model.resolve_outcome(outcome, rt.synth),
+        outcome=model.resolve_outcome(outcome, rt.synth),
         app_id=comp["app_id"], created_by_id=model.account_id(rt.synth, comp["org_id"]),
     )  # fmt: skip
     if cancel_after is not None:
         try:
             record = model.cancel(record, record["created_at"] + float(cancel_after))
         except IllegalTransition as exc:
-            raise fixtures.error(f"{where}.cancel_after", f"the build has already finished ({exc.state})") from exc
+            raise fixtures.error(
+                f"{where}.cancel_after", f"the build has already finished ({exc.state})"
+            ) from exc
     if installs:
         if record["outcome"] != "active" or cancel_after is not None:
-            raise fixtures.error(f"{where}.released_to", "only a build that ends active can be released")
-        record["releases"] = [model.plan_release(rt.synth, record, installs, model.timeline(record).end + 5)]
+            raise fixtures.error(
+                f"{where}.released_to", "only a build that ends active can be released"
+            )
+        record["releases"] = [
+            model.plan_release(rt.synth, record, installs, model.timeline(record).end + 5)
+        ]
     rt.store.insert(KIND, record["id"], record)
 
 
