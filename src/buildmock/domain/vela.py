@@ -1,0 +1,352 @@
+"""Vela builds: per-repo numbers, a pending approval gate and timelines from pending to an outcome."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from buildmock.core.errors import ApiError
+from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.synth.factory import Synth
+
+#: Every status a Vela build can show (``constants/status.go``).
+STATUSES = (
+    "pending", "pending approval", "running", "success", "failure", "error", "killed", "canceled", "skipped",
+)  # fmt: skip
+EVENTS = ("push", "pull_request", "tag", "deployment", "comment", "schedule", "delete")
+#: What ``Prefer: outcome=`` may force: the statuses a build can end in by itself.
+OUTCOMES = ("success", "failure", "error", "killed")
+#: Statuses from which Vela cancels a build.
+CANCELABLE = ("running", "pending", "pending approval")
+
+#: ``pending approval`` only for builds that need it (see :func:`needs_approval`), then queued, then run.
+LIFECYCLE = Lifecycle(
+    phases=("pending approval", "pending", "running"),
+    outcomes=OUTCOMES,
+    durations={"pending": 8.0, "running": 90.0},
+    actions={
+        "cancel": dict.fromkeys(CANCELABLE, "canceled"),
+        "approve": {"pending approval": "pending"},
+    },
+    refusal_status=400,
+)
+
+#: The ``Build`` fields in the order Vela sends them, with their zero values.
+FIELDS: dict[str, Any] = {
+    "id": 0, "repo_id": 0, "pipeline_id": 0, "number": 0, "parent": 0, "event": "push",
+    "event_action": "", "status": "pending", "error": "", "enqueued": 0, "created": 0, "started": 0,
+    "finished": 0, "deploy": "", "deploy_number": 0, "deploy_payload": None, "clone": "", "source": "",
+    "title": "", "message": "", "commit": "", "sender": "", "sender_scm_id": "", "fork": False,
+    "author": "", "email": "", "link": "", "branch": "", "ref": "", "base_ref": "", "head_ref": "",
+    "host": "", "route": "", "runtime": "", "distribution": "", "approved_at": 0, "approved_by": "",
+}  # fmt: skip
+INT_FIELDS = frozenset(
+    k for k, v in FIELDS.items() if isinstance(v, int) and not isinstance(v, bool)
+)
+#: Fields that the lifecycle derives; giving any of them in an update pins the build as given.
+LIFECYCLE_FIELDS = (
+    "status",
+    "error",
+    "enqueued",
+    "started",
+    "finished",
+    "host",
+    "runtime",
+    "distribution",
+)
+#: Fields a worker's ``PUT …/builds/{build}`` may change (each only when non-empty / > 0).
+WORKER_FIELDS = (*LIFECYCLE_FIELDS, "title", "message")
+#: Fields the server sets on create and restart, whatever the body says.
+SERVER_FIELDS = frozenset(
+    {"id", "repo_id", "number", "parent", "status", "created", "link", "approved_at", "approved_by"}
+) | frozenset(LIFECYCLE_FIELDS)
+
+UI = "https://vela.company.localhost"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_INT64 = (-(2**63), 2**63 - 1)
+_GO_TYPES = {int: "int64", str: "string", bool: "bool"}
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` is a well-formed org or repo name (such repos exist implicitly)."""
+    return bool(_NAME.match(name)) and name not in (".", "..")
+
+
+def needs_approval(fields: dict[str, Any]) -> bool:
+    """buildmock's approval rule (Vela's ``fork-always`` policy): a pull request from a fork waits."""
+    return fields.get("event") == "pull_request" and fields.get("fork") is True
+
+
+def draw_outcome(synth: Synth) -> str:
+    """The outcome of a build nobody forced: mostly success."""
+    roll = synth.uniform(0, 1)
+    return (
+        "success"
+        if roll < 0.8
+        else "failure"
+        if roll < 0.92
+        else "error"
+        if roll < 0.97
+        else "killed"
+    )
+
+
+def check_int64(body: dict[str, Any]) -> None:
+    """Vela decodes into Go int64s: a number out of range is its decode error (400)."""
+    for name in INT_FIELDS:
+        value = body.get(name)
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+            raise ApiError(
+                400,
+                f"unable to decode JSON for build {body.get('id', 0)}: json: cannot unmarshal number "
+                f"{value} into Go struct field Build.{name} of type int64",
+            )
+
+
+def check_query_int64(name: str, value: int | None, context: str) -> None:
+    """Vela parses integer query parameters with ``strconv.ParseInt``: out of int64 range is a 400."""
+    if value is not None and not _INT64[0] <= value <= _INT64[1]:
+        raise ApiError(
+            400,
+            f"unable to convert {name} query parameter{context}: "
+            f'strconv.ParseInt: parsing "{value}": value out of range',
+        )
+
+
+def admin_refusal(body: dict[str, Any]) -> str | None:
+    """Vela's validation text for an admin update whose ``repo_id`` or ``number`` is <= 0."""
+    for name in ("repo_id", "number"):
+        value = body.get(name)
+        if isinstance(value, int | float) and value <= 0:
+            return f"unable to update build {body.get('id', 0)}: empty build {name} provided"
+    return None
+
+
+def admin_refusal_from_validation(message: str) -> str | None:
+    """Recover the admin body from a schema ``not`` failure and give Vela's text for it, if it is one."""
+    instance, sep, _ = message.partition(" should not be valid under ")
+    if not sep or not instance.startswith("{"):
+        return None
+    try:
+        body = ast.literal_eval(instance)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return admin_refusal(body) if isinstance(body, dict) else None
+
+
+def _clean(body: dict[str, Any]) -> dict[str, Any]:
+    """The known build fields of a request body, integers as ints."""
+    cleaned: dict[str, Any] = {}
+    for name, value in body.items():
+        if name not in FIELDS:
+            continue
+        if name in INT_FIELDS and isinstance(value, float):
+            value = int(value)
+        cleaned[name] = value
+    return cleaned
+
+
+def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
+    """Realistic values for the fields a create request left out."""
+    html = f"https://github.com/{org}/{repo}"
+    sha = synth.sha()
+    _, user, email = synth.person()
+    fields: dict[str, Any] = {
+        "clone": f"{html}.git", "source": f"{html}/commit/{sha}", "title": f"{event} received from {html}",
+        "message": synth.commit_message(), "commit": sha, "sender": user,
+        "sender_scm_id": str(synth.integer(10_000, 99_999_999)), "author": user, "email": email,
+        "branch": "main", "ref": "refs/heads/main", "route": "vela",
+    }  # fmt: skip
+    if event == "pull_request":
+        pr = synth.integer(1, 999)
+        head = synth.branch()
+        fields.update(event_action="opened", source=f"{html}/pull/{pr}", ref=f"refs/pull/{pr}/head",
+                      base_ref="main", head_ref=head, branch="main")  # fmt: skip
+    elif event == "tag":
+        fields["ref"] = (
+            f"refs/tags/v{synth.integer(0, 9)}.{synth.integer(0, 30)}.{synth.integer(0, 99)}"
+        )
+    elif event == "deployment":
+        fields.update(
+            deploy="production", deploy_number=synth.integer(1, 99_999), deploy_payload={}
+        )
+    elif event == "comment":
+        fields["event_action"] = "created"
+    return fields
+
+
+def plan_build(
+    synth: Synth,
+    *,
+    org: str,
+    repo: str,
+    ids: tuple[int, int, int, int],
+    now: float,
+    speed: float,
+    outcome: str,
+    given: dict[str, Any],
+    approval: bool,
+) -> dict[str, Any]:
+    """A new build record: its fields and its timeline, fixed at creation.
+
+    ``ids`` is ``(id, repo_id, number, parent)``; ``given`` the body fields the server keeps.
+    """
+    build_id, repo_id, number, parent = ids
+    kept = {k: v for k, v in _clean(given).items() if k not in SERVER_FIELDS}
+    event = kept.get("event", "push")
+    fields = {**FIELDS, **_defaults(synth, org, repo, event), **kept}
+    if fields["pipeline_id"] == 0:
+        fields["pipeline_id"] = build_id
+    fields.update(id=build_id, repo_id=repo_id, number=number, parent=parent, created=int(now),
+                  link=f"{UI}/{org}/{repo}/{number}")  # fmt: skip
+    timeline = (
+        Timeline((("pending approval", now),)) if approval else _plan(synth, now, speed, outcome)
+    )
+    return {
+        "id": build_id,
+        "fields": fields,
+        "marks": timeline.to_json(),
+        "derived": True,
+        "outcome": outcome,
+        "worker": {
+            "host": f"vela-worker-{synth.integer(1, 8)}.company.localhost",
+            "runtime": synth.choice(("docker", "docker", "kubernetes")),
+            "distribution": "linux",
+        },
+        "failure_error": "unable to execute step: container exited with an unexpected error",
+    }
+
+
+def _plan(synth: Synth, start: float, speed: float, outcome: str) -> Timeline:
+    scale = {"pending": synth.uniform(0.5, 1.5), "running": synth.uniform(0.6, 1.6)}
+    return LIFECYCLE.plan(start, outcome, speed=speed, skip=("pending approval",), scale=scale)
+
+
+def status_at(record: dict[str, Any], now: float) -> str:
+    """The build's status at ``now``."""
+    return Timeline.from_json(record["marks"]).state_at(now)
+
+
+def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """The ``Build`` object as Vela would send it at ``now``."""
+    fields = dict(record["fields"])
+    timeline = Timeline.from_json(record["marks"])
+    status = timeline.state_at(now)
+    fields["status"] = status
+    if not record["derived"]:
+        return fields
+    pending = timeline.entered("pending", now)
+    started = timeline.entered("running", now)
+    ended = timeline.end if timeline.end <= now and status in (*OUTCOMES, "canceled") else None
+    fields["enqueued"] = int(pending) if pending is not None else 0
+    fields["started"] = int(started) if started is not None else 0
+    fields["finished"] = int(ended) if ended is not None and started is not None else 0
+    for name in ("host", "runtime", "distribution"):
+        fields[name] = record["worker"][name] if started is not None else ""
+    if not fields["error"] and status == "error":
+        fields["error"] = record["failure_error"]
+    return fields
+
+
+def freeze(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """The record pinned as it stands at ``now``: no more lifecycle, every field stored."""
+    fields = render_build(record, now)
+    return {**record, "fields": fields, "marks": [[fields["status"], now]], "derived": False}
+
+
+def overwrite(record: dict[str, Any], body: dict[str, Any], now: float) -> dict[str, Any]:
+    """The admin update: every field given is stored as given (``id`` only selects the build)."""
+    given = {k: v for k, v in _clean(body).items() if k != "id"}
+    if any(k in given for k in LIFECYCLE_FIELDS):
+        record = freeze(record, now)
+    fields = {**record["fields"], **given}
+    marks = [[fields["status"], now]] if "status" in given else record["marks"]
+    return {**record, "fields": fields, "marks": marks}
+
+
+def worker_update(record: dict[str, Any], body: dict[str, Any], now: float) -> dict[str, Any]:
+    """A worker's update: only progress fields, and only those non-empty or greater than 0."""
+    given = {k: v for k, v in _clean(body).items() if k in WORKER_FIELDS and v not in ("", 0, None)}
+    given = {k: v for k, v in given.items() if not (isinstance(v, int) and v < 0)}
+    return overwrite(record, given, now) if given else record
+
+
+def cancel(record: dict[str, Any], now: float, full_name: str, user: str) -> dict[str, Any]:
+    """Cancel a running, pending or pending approval build; Vela's 400 from any other status."""
+    status = status_at(record, now)
+    if not LIFECYCLE.allowed("cancel", status):
+        number = record["fields"]["number"]
+        raise ApiError(400, f"found build {full_name}/{number} but its status was {status}")
+    timeline = LIFECYCLE.apply(Timeline.from_json(record["marks"]), "cancel", now)
+    fields = {**record["fields"], "error": f"build was canceled by {user}"}
+    if not record["derived"] and fields["started"] > 0 and fields["finished"] == 0:
+        fields["finished"] = int(now)
+    return {**record, "fields": fields, "marks": timeline.to_json()}
+
+
+def approve(
+    synth: Synth, record: dict[str, Any], now: float, speed: float, full_name: str, user: str
+) -> dict[str, Any]:
+    """Approve a build pending approval: it is queued now and runs to its planned outcome."""
+    status = status_at(record, now)
+    number = record["fields"]["number"]
+    if not LIFECYCLE.allowed("approve", status):
+        raise ApiError(
+            400,
+            f"unable to approve build {full_name}/{number}: build not in pending approval state",
+        )
+    if record["fields"]["sender"] == user:
+        raise ApiError(
+            400,
+            f"unable to approve build {full_name}/{number}: approver cannot be the sender of the build",
+        )
+    kept = [m for m in record["marks"] if m[1] < now]
+    rest = _plan(synth, now, speed, record["outcome"]).to_json()
+    fields = {**record["fields"], "approved_at": int(now), "approved_by": user}
+    return {**record, "fields": fields, "marks": [*kept, *rest], "derived": True}
+
+
+def restart_refusal(record: dict[str, Any], now: float, full_name: str) -> None:
+    """Vela refuses to restart a build that is still pending approval."""
+    if status_at(record, now) == "pending approval":
+        number = record["fields"]["number"]
+        raise ApiError(
+            400,
+            f"unable to restart build {full_name}/{number}: cannot restart a build pending approval",
+        )
+
+
+def restart_fields(record: dict[str, Any], now: float, user: str) -> dict[str, Any]:
+    """The body a restart copies from the old build: its source fields, sent by the caller."""
+    fields = render_build(record, now)
+    return {**{k: v for k, v in fields.items() if k not in SERVER_FIELDS}, "sender": user}
+
+
+def queue_entry(record: dict[str, Any], now: float, full_name: str) -> dict[str, Any] | None:
+    """The admin queue entry of a pending or running build, else None."""
+    status = status_at(record, now)
+    if status not in ("pending", "running"):
+        return None
+    fields = record["fields"]
+    return {
+        "status": status,
+        "number": fields["number"],
+        "created": fields["created"],
+        "full_name": full_name,
+    }
+
+
+def paging_headers(url: str, page: int, per_page: int, total: int) -> dict[str, str]:
+    """Vela's ``Link`` and ``X-Total-Count`` headers, sent only when there is more than one page."""
+    if total <= per_page:
+        return {}
+    last = max(1, -(-total // per_page))
+    rels = {"first": 1, "prev": page - 1 if page > 1 else 1,
+            "next": page + 1 if page < last else page, "last": last}  # fmt: skip
+    if page == 1:
+        del rels["first"], rels["prev"]
+    if page == last:
+        del rels["next"], rels["last"]
+    links = [f'<{url}?per_page={per_page}&page={n}>; rel="{rel}"' for rel, n in rels.items()]
+    return {"X-Total-Count": str(total), "Link": ", ".join(links)}

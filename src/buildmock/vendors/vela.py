@@ -1,0 +1,334 @@
+"""Vela (``/vela``): handlers for ``specs/vela.yaml``."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from connexion import request
+from starlette.responses import Response
+
+from buildmock.core.errors import ApiError
+from buildmock.domain import vela as model
+from buildmock.server.fixtures import FixtureContext
+from buildmock.settings import Settings
+from buildmock.vendors.base import (
+    Headers,
+    Runtime,
+    Vendor,
+    bearer_token,
+    json_response,
+    preferred_outcome,
+    register,
+)
+
+KIND = "build"
+#: A token that is always a valid user but never a platform admin.
+DEFAULT_NON_ADMIN = "vela-user"
+NON_ADMIN_ENV = "BUILDMOCK_VELA_NON_ADMIN_TOKENS"
+
+
+def render_error(error: ApiError) -> Response:
+    """Vela's error body ``{"error": "..."}``; an invalid admin body gets Vela's own validation text."""
+    message = model.admin_refusal_from_validation(error.message) or error.message
+    return json_response({"error": message}, error.status, error.headers)
+
+
+def non_admin_tokens(settings: Settings) -> frozenset[str]:
+    """``vela-user``, plus ``$BUILDMOCK_VELA_NON_ADMIN_TOKENS`` and ``extra['vela_non_admin_tokens']``."""
+    listed = [
+        os.environ.get(NON_ADMIN_ENV, ""),
+        str(settings.extra.get("vela_non_admin_tokens", "")),
+    ]
+    return frozenset(
+        {DEFAULT_NON_ADMIN, *(t.strip() for v in listed for t in v.split(",") if t.strip())}
+    )
+
+
+def authenticate(headers: Headers, settings: Settings) -> None:
+    """``Authorization: Bearer <token>``; with ``--token``, that token or a listed non-admin one."""
+    token = bearer_token(headers)
+    if token is None:
+        raise ApiError(401, "no token present in request")
+    if (
+        settings.token is not None
+        and token != settings.token
+        and token not in non_admin_tokens(settings)
+    ):
+        raise ApiError(401, "invalid token")
+
+
+# -- helpers the handlers share ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _user_name(seed: int, token: str) -> str:
+    from buildmock.synth import Synth
+
+    return Synth(seed, "vela").derive("user", token).person()[1]
+
+
+def caller(rt: Runtime) -> str:
+    """The user name behind the request's token (the same for the same seed and token)."""
+    return _user_name(rt.settings.seed, bearer_token(request.headers) or "")
+
+
+def require_admin(rt: Runtime, message: str | None = None) -> None:
+    """401 unless the caller is a platform admin (every token but the non-admin ones)."""
+    if bearer_token(request.headers) in non_admin_tokens(rt.settings):
+        raise ApiError(401, message or f"user {caller(rt)} is not a platform admin")
+
+
+def repo_id(rt: Runtime, org: str, repo: str, *, create: bool = False) -> int | None:
+    """The id of ``org/repo`` (made on first create); 404 for an ill-formed name."""
+    if not (model.valid_name(org) and model.valid_name(repo)):
+        raise ApiError(404, f"unable to read repo {org}/{repo}: record not found")
+    known = rt.store.get("repo", f"{org}/{repo}")
+    if known is not None:
+        return int(known["id"])
+    if not create:
+        return None
+    new = rt.store.next_value("repo_id")
+    rt.store.insert("repo", f"{org}/{repo}", {"id": new, "full_name": f"{org}/{repo}"})
+    rt.store.insert("repo_name", str(new), {"full_name": f"{org}/{repo}"})
+    return new
+
+
+def full_name(rt: Runtime, record: dict[str, Any]) -> str:
+    """``org/repo`` of the repository a build belongs to ("" for an unknown ``repo_id``)."""
+    found = rt.store.get("repo_name", str(record["fields"]["repo_id"]))
+    return str(found["full_name"]) if found else ""
+
+
+def stored(rt: Runtime, org: str, repo: str, number: int) -> dict[str, Any]:
+    """The build with this number in ``org/repo``, or Vela's 404."""
+    rid = repo_id(rt, org, repo)
+    slot = rt.store.get("slot", f"{rid}/{number}") if rid is not None else None
+    record = rt.store.get(KIND, str(slot["id"])) if slot else None
+    if record is None or (record["fields"]["repo_id"], record["fields"]["number"]) != (rid, number):
+        raise ApiError(404, f"unable to read build {org}/{repo}/{number}: record not found")
+    return record
+
+
+def save(rt: Runtime, record: dict[str, Any], old: dict[str, Any] | None = None) -> None:
+    """Store a build and keep the ``(repo_id, number)`` index in step with it."""
+    fields = record["fields"]
+    slot = f"{fields['repo_id']}/{fields['number']}"
+    if old is None:
+        rt.store.insert(KIND, str(record["id"]), record)
+    else:
+        rt.store.replace(KIND, str(record["id"]), record)
+        previous = f"{old['fields']['repo_id']}/{old['fields']['number']}"
+        if previous != slot:
+            rt.store.delete("slot", previous)
+    if not rt.store.replace("slot", slot, {"id": record["id"]}):
+        rt.store.insert("slot", slot, {"id": record["id"]})
+
+
+def new_build(
+    rt: Runtime, org: str, repo: str, given: dict[str, Any], *, parent: int | None, outcome: str | None,
+    now: float | None = None, approval: bool | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Plan and store a new build of ``org/repo`` (a create, a restart or a fixture)."""
+    rid = repo_id(rt, org, repo, create=True)
+    assert rid is not None
+    number = rt.store.next_value(f"number:{org}/{repo}")
+    while rt.store.get("slot", f"{rid}/{number}") is not None:  # an admin moved a build there
+        number = rt.store.next_value(f"number:{org}/{repo}")
+    record = model.plan_build(
+        rt.synth, org=org, repo=repo,
+        ids=(rt.store.next_value("build_id"), rid, number, number - 1 if parent is None else parent),
+        now=rt.now() if now is None else now, speed=rt.settings.speed,
+        outcome=outcome or model.draw_outcome(rt.synth), given=given,
+        approval=model.needs_approval(given) if approval is None else approval,
+    )  # fmt: skip
+    save(rt, record)
+    return record
+
+
+def forced_outcome() -> str | None:
+    """The outcome asked for with ``Prefer: outcome=…``."""
+    return preferred_outcome(request.headers, model.OUTCOMES)
+
+
+# -- handlers (operationIds of specs/vela.yaml) ------------------------------------------------
+
+
+async def admin_update_build(rt: Runtime, body: dict[str, Any]) -> Response:
+    """PUT /api/v1/admin/build: overwrite the build ``id`` selects with what the body gives."""
+    require_admin(rt)
+    model.check_int64(body)
+    refusal = model.admin_refusal(body)
+    if refusal:
+        raise ApiError(400, refusal)
+    old = rt.store.get(KIND, str(body["id"]))
+    if old is None:
+        raise ApiError(404, f"unable to update build {body['id']}: record not found")
+    record = model.overwrite(old, body, rt.now())
+    slot = rt.store.get("slot", f"{record['fields']['repo_id']}/{record['fields']['number']}")
+    if (
+        slot is not None
+        and slot["id"] != record["id"]
+        and rt.store.get(KIND, str(slot["id"])) is not None
+    ):
+        raise ApiError(409, f"unable to update build {body['id']}: duplicate key value violates unique "
+                            'constraint "builds_repo_id_number_key"')  # fmt: skip
+    save(rt, record, old)
+    return json_response(model.render_build(record, rt.now()))
+
+
+async def admin_list_queue(rt: Runtime, after: int | None = None) -> Response:
+    """GET /api/v1/admin/builds/queue: pending and running builds created after ``after``."""
+    require_admin(rt)
+    model.check_query_int64("after", after, "")
+    now = rt.now()
+    since = int(now) - 86_400 if after is None else after
+    entries = []
+    for _, record in rt.store.scan(KIND):
+        entry = model.queue_entry(record, now, full_name(rt, record))
+        if entry is not None and record["fields"]["created"] > since:
+            entries.append(entry)
+    return json_response(entries)
+
+
+async def create_build(rt: Runtime, org: str, repo: str, body: dict[str, Any]) -> Response:
+    """POST /api/v1/repos/{org}/{repo}/builds (201)."""
+    model.check_int64(body)
+    record = new_build(rt, org, repo, body, parent=None, outcome=forced_outcome())
+    return json_response(model.render_build(record, rt.now()), 201)
+
+
+async def list_builds(
+    rt: Runtime, org: str, repo: str, event: str | None = None, commit: str | None = None,
+    branch: str | None = None, status: str | None = None, before: int | None = None, after: int = 0,
+    page: int = 1, per_page: int = 10,
+) -> Response:  # fmt: skip
+    """GET /api/v1/repos/{org}/{repo}/builds: newest number first, filtered, paged."""
+    for name, value in (
+        ("before", before),
+        ("after", after),
+        ("page", page),
+        ("per_page", per_page),
+    ):
+        model.check_query_int64(name, value, f" for repo {org}/{repo}")
+    rid, now = repo_id(rt, org, repo), rt.now()
+    until = int(now) + 1 if before is None else before
+    wanted = {"event": event, "commit": commit, "branch": branch, "status": status}
+    shown = []
+    for _, record in rt.store.scan(KIND):
+        if record["fields"]["repo_id"] != rid or not after < record["fields"]["created"] < until:
+            continue
+        build = model.render_build(record, now)
+        if all(v is None or build[k] == v for k, v in wanted.items()):
+            shown.append(build)
+    shown.sort(key=lambda b: (b["number"], b["id"]), reverse=True)
+    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(shown))
+    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+async def get_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """GET /api/v1/repos/{org}/{repo}/builds/{build}."""
+    return json_response(model.render_build(stored(rt, org, repo, build), rt.now()))
+
+
+async def update_build(
+    rt: Runtime, org: str, repo: str, build: int, body: dict[str, Any]
+) -> Response:
+    """PUT /api/v1/repos/{org}/{repo}/builds/{build}: a worker's progress update."""
+    require_admin(rt, "invalid token: must provide matching worker build token")
+    model.check_int64(body)
+    old = stored(rt, org, repo, build)
+    record = model.worker_update(old, body, rt.now())
+    save(rt, record, old)
+    return json_response(model.render_build(record, rt.now()))
+
+
+async def delete_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """DELETE /api/v1/repos/{org}/{repo}/builds/{build} (platform admins)."""
+    require_admin(rt)
+    record = stored(rt, org, repo, build)
+    rt.store.delete(KIND, str(record["id"]))
+    rt.store.delete("slot", f"{record['fields']['repo_id']}/{build}")
+    return json_response(f"build {org}/{repo}/{build} deleted")
+
+
+async def restart_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """POST /api/v1/repos/{org}/{repo}/builds/{build}: a new build copied from this one (201)."""
+    old, now = stored(rt, org, repo, build), rt.now()
+    model.restart_refusal(old, now, f"{org}/{repo}")
+    given = model.restart_fields(old, now, caller(rt))
+    record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome(), approval=False)
+    return json_response(model.render_build(record, now), 201)
+
+
+async def cancel_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """DELETE /api/v1/repos/{org}/{repo}/builds/{build}/cancel."""
+    old, now = stored(rt, org, repo, build), rt.now()
+    record = model.cancel(old, now, f"{org}/{repo}", caller(rt))
+    save(rt, record, old)
+    return json_response(model.render_build(record, now))
+
+
+async def approve_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """POST /api/v1/repos/{org}/{repo}/builds/{build}/approve."""
+    old, now = stored(rt, org, repo, build), rt.now()
+    record = model.approve(rt.synth, old, now, rt.settings.speed, f"{org}/{repo}", caller(rt))
+    save(rt, record, old)
+    return json_response(f"Successfully approved build {org}/{repo}/{build}")
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
+    """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, state)."""
+    for where, entry in fixtures.items("repos"):
+        org, name = entry.get("org"), entry.get("name")
+        if not (
+            isinstance(org, str)
+            and isinstance(name, str)
+            and model.valid_name(org)
+            and model.valid_name(name)
+        ):
+            raise fixtures.error(where, "needs a well-formed `org` and `name`")
+        repo_id(rt, org, name, create=True)
+    origin = rt.now()
+    for where, entry in fixtures.items("builds"):
+        org, name = entry.get("org"), entry.get("repo")
+        if not (
+            isinstance(org, str)
+            and isinstance(name, str)
+            and model.valid_name(org)
+            and model.valid_name(name)
+        ):
+            raise fixtures.error(where, "needs a well-formed `org` and `repo`")
+        fields = {
+            k: v
+            for k, v in entry.items()
+            if k not in ("org", "repo", "outcome", "age", "canceled_by")
+        }
+        fixtures.check(where, fields, "BuildCreate")
+        outcome = fixtures.expect(where, entry, "outcome", str, "success")
+        if outcome not in model.OUTCOMES:
+            raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
+        age = float(fixtures.expect(where, entry, "age", (int, float), 0))  # type: ignore[arg-type]
+        record = new_build(rt, org, name, fields, parent=None, outcome=outcome, now=origin - age)
+        canceled_by = fixtures.expect(where, entry, "canceled_by", str, None)
+        if canceled_by is not None:
+            try:
+                canceled = model.cancel(record, origin, f"{org}/{name}", canceled_by)
+            except ApiError as exc:
+                raise fixtures.error(f"{where}.canceled_by", exc.message) from exc
+            save(rt, canceled, record)
+
+
+VENDOR = register(
+    Vendor(
+        name="vela",
+        title="Vela",
+        render_error=render_error,
+        authenticate=authenticate,
+        load_fixtures=load_fixtures,
+    )
+)
