@@ -150,10 +150,13 @@ class CallbackDispatcher:
     def tick(self) -> int:
         """Queue every callback due at the current time; return how many."""
         with self._cond:
-            if self._closed:
+            if self._closed or not self._alive():
+                self._shut()
                 return 0
             now = self._now()
-            due = sorted((p for p in self._pending.values() if p.due <= now), key=lambda p: (p.due, p.key))
+            due = sorted(
+                (p for p in self._pending.values() if p.due <= now), key=lambda p: (p.due, p.key)
+            )
             for item in due:
                 del self._pending[item.key]
                 self._fired[item.key] = None
@@ -172,6 +175,10 @@ class CallbackDispatcher:
 
     def close(self) -> None:
         """Stop: nothing more is queued or delivered."""
+        with self._cond:
+            self._shut()
+
+    def _shut(self) -> None:
         with self._cond:
             self._closed = True
             self._pending.clear()
@@ -209,7 +216,15 @@ class CallbackDispatcher:
             log.exception("callback %s: could not render the record", key)
             return None
 
-    def _record(self, key: str, url: str, outcome: str, detail: str, attempts: int, status: int | None = None) -> None:
+    def _record(
+        self,
+        key: str,
+        url: str,
+        outcome: str,
+        detail: str,
+        attempts: int,
+        status: int | None = None,
+    ) -> None:
         entry = {"key": key, "url": url, "outcome": outcome, "detail": detail, "attempts": attempts,
                  "httpStatus": status, "at": self._now()}  # fmt: skip
         with self._cond:
@@ -222,7 +237,9 @@ class CallbackDispatcher:
         with self._cond:
             if self._closed or (self._thread is not None and self._thread.is_alive()):
                 return
-            self._thread = threading.Thread(target=self._run, name="buildmock-callbacks", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="buildmock-callbacks", daemon=True
+            )
             self._thread.start()
 
     def _next_wait(self) -> float:
@@ -236,10 +253,7 @@ class CallbackDispatcher:
         while True:
             with self._cond:
                 if self._closed or not self._alive():
-                    self._closed = True
-                    self._pending.clear()
-                    self._ready.clear()
-                    self._cond.notify_all()
+                    self._shut()
                     return
             if self.realtime:
                 self.tick()
@@ -257,6 +271,8 @@ class CallbackDispatcher:
                 self._busy += 1
             try:
                 self._deliver(item)
+            except Exception as exc:  # the worker must survive anything a URL or a server does
+                self._record(item.key, item.url, "failed", f"{type(exc).__name__}: {exc}", 0)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -278,7 +294,9 @@ class CallbackDispatcher:
                     self._record(item.key, item.url, "dropped", "the mock was reset", attempt - 1)
                     return
                 try:
-                    response = client.post(item.url, content=content, headers={"Content-Type": "application/json"})
+                    response = client.post(
+                        item.url, content=content, headers={"Content-Type": "application/json"}
+                    )
                 except httpx.HTTPError as exc:
                     detail, status = f"{type(exc).__name__}: {exc}", None
                 else:

@@ -41,8 +41,8 @@ class VendorCase:
     failure_outcome: str
     #: A path under the vendor whose id is well-formed but unknown (GET answers 404).
     unknown_path: str
-    #: A (method, path) documented to take a JSON body, for body error tests.
-    json_endpoint: tuple[str, str]
+    #: A (method, path) documented to take a JSON body, for body error tests (None: the API has none).
+    json_endpoint: tuple[str, str] | None
     #: (method, path) of a documented path with a method the spec does not list.
     wrong_method: tuple[str, str]
     #: Checks a response body is in the vendor's error shape.

@@ -6,7 +6,10 @@ import os
 
 import pytest
 
-from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config
+import yaml
+
+from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
+from buildmock.settings import SPECS_DIR
 from tests.cases import CASES, VendorCase
 from tests.conftest import make_app
 
@@ -19,8 +22,13 @@ def test_schemathesis_finds_nothing(name: str) -> None:
     case: VendorCase = CASES[name]
     # A real clock sped up, so the stateful phase sees builds move through their lifecycle.
     app = make_app(name, clock="real", speed=60.0)
+    spec = yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
     config = make_config(
-        phases=ALL_PHASES, max_examples=MAX_EXAMPLES, seed=1234, headers=case.contract_headers
+        phases=ALL_PHASES,
+        max_examples=MAX_EXAMPLES,
+        seed=1234,
+        headers=case.contract_headers,
+        extra=spec_profile(spec),
     )
     result = execute(load_asgi(app, name, config))
     report = "\n".join(

@@ -1,20 +1,161 @@
-"""``buildmock contract``: placeholder until the contract runner lands (issue #7)."""
+"""``buildmock contract``: options -> ContractOptions -> one run; exit 0 conforms, 1 drift, 2 error."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from buildmock.contract.engine import ALL_PHASES
+from buildmock.contract.redact import parse_header
+from buildmock.contract.report import summary
+from buildmock.contract.runner import ContractError, ContractOptions, run_contract
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _csv(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """Register ``contract``."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "contract", help="run Schemathesis contract/fuzz checks against the mock or a real server"
+    """Register ``contract`` and its options."""
+    p: argparse.ArgumentParser = commands.add_parser(
+        "contract",
+        help="run Schemathesis contract/fuzz checks against the mock or a real server",
+        description="Run Schemathesis (all checks; phases examples, coverage, fuzzing, stateful) against the "
+        "bundled mock in-process (--mock) or a running server (--base-url), and report schema drift "
+        "grouped by operation and kind. Exit code 0: the API conforms; 1: drift or failures found; "
+        "2: usage error, unreachable server or unusable spec.",
     )
-    parser.set_defaults(run=run)
-    return parser
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--mock", action="store_true", help="test the bundled mock, in-process")
+    target.add_argument(
+        "--base-url", metavar="URL",
+        help="test a running server; with several --api, '{api}' in URL is replaced by the name, else "
+        "'/<api>' is appended (a buildmock server)",
+    )  # fmt: skip
+    p.add_argument(
+        "--api", action="append", dest="apis", metavar="NAME",
+        help="spec to test, specs/<NAME>.yaml (repeatable; default: all that exist)",
+    )  # fmt: skip
+    p.add_argument(
+        "--checks", type=_csv, metavar="LIST",
+        help="comma-separated Schemathesis checks (default: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--phases", type=_csv, metavar="LIST",
+        help=f"comma-separated phases out of {','.join(ALL_PHASES)} (default: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-examples", type=_positive_int, metavar="N", help="examples per operation and phase"
+    )
+    p.add_argument("--seed", type=int, help="Schemathesis seed, for a reproducible run")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="concurrent workers (default 1)",
+    )
+    p.add_argument(
+        "--max-time", type=_positive_float, metavar="SECONDS", help="stop after this long"
+    )
+    p.add_argument(
+        "-H", "--header", action="append", dest="headers", default=[], metavar="'NAME: VALUE'",
+        help="header sent with every request (repeatable); values never appear in output or reports",
+    )  # fmt: skip
+    p.add_argument(
+        "--include-operation", action="append", dest="include_operations", default=[], metavar="OP",
+        help="only this operation: an operationId or 'METHOD /path' (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--strict", action="store_true",
+        help="treat response objects as closed: a field the spec does not document is drift",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-writes", action="store_true",
+        help="also send POST/PUT/PATCH/DELETE to a non-loopback host (default: GET, HEAD, OPTIONS only)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-requests", type=_positive_int, metavar="N", help="stop after N requests in all"
+    )
+    p.add_argument(
+        "--rate-limit", metavar="RATE", help="at most this many requests, e.g. '10/s' or '100/m'"
+    )
+    p.add_argument(
+        "--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.html"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the summary")
+    p.set_defaults(run=run)
+    return p
+
+
+def options_from(args: argparse.Namespace) -> ContractOptions:
+    """ContractOptions from parsed arguments; ValueError (exit 2) on a bad combination."""
+    if not args.mock and args.base_url is None:
+        raise ValueError("give a target: --mock or --base-url URL")
+    phases = tuple(args.phases) if args.phases else ALL_PHASES
+    unknown = [ph for ph in phases if ph not in ALL_PHASES]
+    if unknown:
+        raise ValueError(
+            f"--phases: unknown phase {unknown[0]!r} (choose from {', '.join(ALL_PHASES)})"
+        )
+    if args.rate_limit is not None:
+        from schemathesis.core.errors import InvalidRateLimit
+        from schemathesis.core.rate_limit import build_limiter
+
+        try:
+            build_limiter(args.rate_limit)
+        except InvalidRateLimit:
+            raise ValueError(
+                f"--rate-limit {args.rate_limit!r}: expected e.g. '10/s' or '100/m'"
+            ) from None
+    return ContractOptions(
+        mock=args.mock,
+        base_url=args.base_url,
+        apis=tuple(args.apis or ()),
+        checks=tuple(args.checks) if args.checks else None,
+        phases=phases,
+        max_examples=args.max_examples,
+        seed=args.seed,
+        workers=args.workers,
+        max_time=args.max_time,
+        headers=tuple(parse_header(h) for h in args.headers),
+        include_operations=tuple(args.include_operations),
+        strict=args.strict,
+        allow_writes=args.allow_writes,
+        max_requests=args.max_requests,
+        rate_limit=args.rate_limit,
+        report_dir=args.report,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the contract check."""
-    raise ValueError("`buildmock contract` is not implemented yet")
+    """Run the contract check, print the drift summary, return the exit code."""
+    options = options_from(args)
+    try:
+        report = run_contract(options, progress=None if args.quiet else sys.stderr)
+    except ContractError as exc:
+        print(f"buildmock: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary(report), flush=True)
+    if options.report_dir is not None:
+        print(
+            f"reports written to {options.report_dir}/ (junit.xml, report.json, report.html)",
+            flush=True,
+        )
+    return report.exit_code

@@ -79,14 +79,25 @@ def _schema_drift(failure: Any) -> Drift:
     raw = str(getattr(failure, "_raw_message", "") or failure.validation_message or "")
     if instance is None and keyword in ("type", "anyOf", "oneOf", "nullable"):
         expected = schema.get("type", keyword) if isinstance(schema, dict) else keyword
-        return Drift("null_not_nullable", json_path(path), f"type {_dump(expected)}, not nullable", "null")
+        return Drift(
+            "null_not_nullable", json_path(path), f"type {_dump(expected)}, not nullable", "null"
+        )
     if keyword == "required":
         name = _quoted(raw) or "?"
-        return Drift("required_missing", json_path([*path, name]), f"required property {name!r}", "absent")
+        return Drift(
+            "required_missing", json_path([*path, name]), f"required property {name!r}", "absent"
+        )
     if keyword == "enum":
-        return Drift("enum_mismatch", json_path(path), f"one of {_dump(schema.get('enum'))}", _dump(instance))
+        return Drift(
+            "enum_mismatch", json_path(path), f"one of {_dump(schema.get('enum'))}", _dump(instance)
+        )
     if keyword == "const":
-        return Drift("enum_mismatch", json_path(path), f"exactly {_dump(schema.get('const'))}", _dump(instance))
+        return Drift(
+            "enum_mismatch",
+            json_path(path),
+            f"exactly {_dump(schema.get('const'))}",
+            _dump(instance),
+        )
     if keyword == "type":
         return Drift("type_changed", json_path(path), f"type {_dump(schema.get('type'))}",
                      f"{_json_type(instance)} {_dump(instance)}")  # fmt: skip
@@ -97,7 +108,11 @@ def _schema_drift(failure: Any) -> Drift:
         return Drift("undocumented_field", json_path([*path, extra[0]]) if len(extra) == 1 else json_path(path),
                      "no properties beyond " + _dump(sorted((schema.get("properties") or {}).keys())),
                      _dump(value))  # fmt: skip
-    expected = f"{keyword} {_dump(schema.get(keyword))}" if isinstance(schema, dict) and keyword in schema else keyword
+    expected = (
+        f"{keyword} {_dump(schema.get(keyword))}"
+        if isinstance(schema, dict) and keyword in schema
+        else keyword
+    )
     return Drift("schema_violation", json_path(path), expected, _dump(instance))
 
 

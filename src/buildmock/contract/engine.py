@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,21 @@ class RunResult:
         return not self.findings and not self.errors
 
 
+#: Top-level spec extension holding Schemathesis settings that a vendor's documented behaviour needs.
+PROFILE_KEY = "x-buildmock-contract"
+
+
+def spec_profile(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The Schemathesis settings a spec asks for (``x-buildmock-contract.schemathesis``), if any.
+
+    A vendor that answers a schema-valid request with a documented 400 (Vela refuses to cancel a
+    finished build with 400, not 409) says so here, per operation, instead of the check being
+    loosened for every vendor; it applies to mock and real targets alike.
+    """
+    profile = spec.get(PROFILE_KEY) or {}
+    return copy.deepcopy(dict(profile.get("schemathesis") or {}))
+
+
 def make_config(
     *,
     phases: Iterable[str] = ALL_PHASES,
@@ -65,8 +82,12 @@ def make_config(
     workers: int = 1,
     max_time: float | None = None,
     base_url: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> SchemathesisConfig:
-    """A Schemathesis config: every check unless ``checks`` names some, the given phases."""
+    """A Schemathesis config: every check unless ``checks`` names some, the given phases.
+
+    ``extra`` is merged (recursively) over the result, in Schemathesis's config-file keys.
+    """
     wanted = set(phases)
     data: dict[str, Any] = {
         "phases": {name: {"enabled": name in wanted} for name in ALL_PHASES},
@@ -86,7 +107,16 @@ def make_config(
         data["max-time"] = max_time
     if base_url is not None:
         data["base-url"] = base_url
+    _merge(data, dict(extra or {}))
     return SchemathesisConfig.from_dict(data)
+
+
+def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def load_asgi(app: Any, api: str, config: SchemathesisConfig) -> Any:
@@ -142,16 +172,31 @@ def execute(
                     interaction = event.recorder.interactions.get(case_id)
                     response = interaction.response if interaction is not None else None
                     status = response.status_code if response is not None else None
-                    body = response.content[:2000].decode("utf-8", "replace") if response is not None else ""
+                    body = (
+                        response.content[:2000].decode("utf-8", "replace")
+                        if response is not None
+                        else ""
+                    )
                     drift = classify(failure, status, body)
                     key = (operation, node.name, failure.title, drift.kind, drift.path)
                     if key in seen:
                         continue
                     seen.add(key)
                     result.findings.append(
-                        Finding(operation, node.name, failure.code, failure.title, failure.message,
-                                info.code_sample, status, body, drift.kind, drift.path, drift.expected,
-                                drift.actual)  # fmt: skip
+                        Finding(
+                            operation,
+                            node.name,
+                            failure.code,
+                            failure.title,
+                            failure.message,
+                            info.code_sample,
+                            status,
+                            body,
+                            drift.kind,
+                            drift.path,
+                            drift.expected,
+                            drift.actual,
+                        )
                     )
         elif isinstance(event, events.NonFatalError):
             if not _refused(event.value):

@@ -16,7 +16,14 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
 from buildmock.contract.auth import MOCK_TOKEN, mock_headers
-from buildmock.contract.engine import ALL_PHASES, Finding, RunResult, execute, make_config
+from buildmock.contract.engine import (
+    ALL_PHASES,
+    Finding,
+    RunResult,
+    execute,
+    make_config,
+    spec_profile,
+)
 from buildmock.contract.redact import Redactor
 from buildmock.contract.safety import (
     SAFE_METHODS,
@@ -103,8 +110,14 @@ def load_spec(specs: Path, api: str) -> dict[str, Any]:
     except OSError as exc:
         raise ContractError(f"spec for {api!r} unusable: {exc.strerror or exc} ({path})") from None
     except yaml.YAMLError as exc:
-        raise ContractError(f"spec for {api!r} unusable: not YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(spec, dict) or "openapi" not in spec or not isinstance(spec.get("paths"), dict):
+        raise ContractError(
+            f"spec for {api!r} unusable: not YAML ({str(exc).splitlines()[0]})"
+        ) from None
+    if (
+        not isinstance(spec, dict)
+        or "openapi" not in spec
+        or not isinstance(spec.get("paths"), dict)
+    ):
         raise ContractError(f"spec for {api!r} unusable: not an OpenAPI document ({path})")
     return spec
 
@@ -117,31 +130,53 @@ def target_url(base_url: str, api: str, many: bool) -> str:
 
 
 def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str | None,
-            read_only: bool) -> SchemathesisConfig:  # fmt: skip
-    extra: dict[str, Any] = {}
+            read_only: bool, spec: Mapping[str, Any]) -> SchemathesisConfig:  # fmt: skip
+    extra: dict[str, Any] = spec_profile(spec)
     if options.rate_limit:
         extra["rate-limit"] = options.rate_limit
     if read_only:
         # The coverage phase also tries undocumented methods on each path; only safe ones here.
-        extra["phases"] = {"coverage": {"unexpected-methods": sorted(m.lower() for m in SAFE_METHODS - {"HEAD"})}}
+        phases = extra.setdefault("phases", {})
+        phases["coverage"] = {"unexpected-methods": sorted(m.lower() for m in SAFE_METHODS - {"HEAD"})}
     return make_config(
         phases=options.phases, checks=options.checks, max_examples=options.max_examples, seed=options.seed,
         headers=headers, workers=options.workers, max_time=options.max_time, base_url=base_url, extra=extra,
     )  # fmt: skip
 
 
-def _filter(schema: Any, options: ContractOptions, read_only: bool) -> Any:
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def operation_labels(spec: Mapping[str, Any], wanted: Sequence[str]) -> list[str]:
+    """Labels (``GET /path``) of the operations named in ``wanted`` by operationId or by label."""
+    labels = []
+    matched: set[str] = set()
+    for path, item in (spec.get("paths") or {}).items():
+        for method, operation in (item or {}).items():
+            if method not in _METHODS or not isinstance(operation, dict):
+                continue
+            label = f"{method.upper()} {path}"
+            for want in wanted:
+                if want == operation.get("operationId") or want.upper() == label.upper():
+                    labels.append(label)
+                    matched.add(want)
+    missing = [w for w in wanted if w not in matched]
+    if missing:
+        raise ContractError(f"--include-operation {missing[0]!r} matches no operation")
+    return labels
+
+
+def _filter(schema: Any, spec: Mapping[str, Any], options: ContractOptions, read_only: bool) -> Any:
     if options.include_operations:
-        names = [o for o in options.include_operations if " " in o]
-        ids = [o for o in options.include_operations if " " not in o]
-        schema = schema.include(lambda ctx: ctx.operation.label in names
-                                or getattr(ctx.operation.definition, "raw", {}).get("operationId") in ids)  # fmt: skip
+        schema = schema.include(name=operation_labels(spec, options.include_operations))
     if read_only:
         schema = schema.include(method=sorted(m.lower() for m in SAFE_METHODS))
     return schema
 
 
-def _load(options: ContractOptions, api: str, spec: dict[str, Any], config: SchemathesisConfig) -> Any:
+def _load(
+    options: ContractOptions, api: str, spec: dict[str, Any], config: SchemathesisConfig
+) -> Any:
     if options.mock:
         from buildmock.server import create_app
         from buildmock.settings import Settings
@@ -169,10 +204,16 @@ class Progress:
             self._print(f"[{self.api}] phase {event.phase.name.value}")
         elif isinstance(event, events.ScenarioFinished) and event.recorder.label:
             self.scenarios += 1
-            bad = any(n.failure_info is not None for nodes in event.recorder.checks.values() for n in nodes)
+            bad = any(
+                n.failure_info is not None
+                for nodes in event.recorder.checks.values()
+                for n in nodes
+            )
             self.failed += bad
             mark = "FAIL" if bad else "ok  "
-            self._print(f"  {mark} {event.recorder.label} ({event.phase.value}, {len(event.recorder.cases)} cases)")
+            self._print(
+                f"  {mark} {event.recorder.label} ({event.phase.value}, {len(event.recorder.cases)} cases)"
+            )
 
     def _print(self, line: str) -> None:
         assert self.stream is not None
@@ -212,7 +253,9 @@ def run_contract(
         raise ContractError(f"no API specs found in {options.specs}")
     for api in apis:
         if options.mock and api not in known:
-            raise ContractError(f"--api {api}: no bundled mock (available: {', '.join(known) or 'none'})")
+            raise ContractError(
+                f"--api {api}: no bundled mock (available: {', '.join(known) or 'none'})"
+            )
     specs = {api: load_spec(options.specs, api) for api in apis}
     user_headers = dict(options.headers)
     secrets = list(user_headers.values())
@@ -223,7 +266,12 @@ def run_contract(
         url_host(options.base_url)  # a usage error if it is not an http(s) URL
     report = ContractReport(strict=options.strict)
     stream_box: list[Any] = []
-    guard = RequestGuard(max_requests=options.max_requests, on_exhausted=lambda: [s.stop() for s in stream_box])
+
+    def stop_all() -> None:
+        for stream in stream_box:
+            stream.stop()
+
+    guard = RequestGuard(max_requests=options.max_requests, on_exhausted=stop_all)
     for api in apis:
         spec = close_responses(specs[api]) if options.strict else copy.deepcopy(specs[api])
         url = target_url(options.base_url, api, len(apis) > 1) if options.base_url else None
@@ -235,8 +283,8 @@ def run_contract(
                 raise ContractError(f"{redactor.text(url)}: {reason}")
         headers = {**(mock_headers(api, spec) if options.mock else {}), **user_headers}
         try:
-            config = _config(options, headers, url, read_only)
-            schema = _filter(_load(options, api, spec, config), options, read_only)
+            config = _config(options, headers, url, read_only, specs[api])
+            schema = _filter(_load(options, api, spec, config), spec, options, read_only)
         except ContractError:
             raise
         except Exception as exc:  # Schemathesis refuses the spec or the configuration
@@ -247,7 +295,9 @@ def run_contract(
         started = time.perf_counter()
         stream_box.clear()
         if progress is not None:
-            mode = " (read-only: GET/HEAD/OPTIONS; --allow-writes to send writes)" if read_only else ""
+            mode = (
+                " (read-only: GET/HEAD/OPTIONS; --allow-writes to send writes)" if read_only else ""
+            )
             print(redactor.text(f"[{api}] contract run against {url or 'the bundled mock'}{mode}"),
                   file=progress, flush=True)  # fmt: skip
         with guarded(guard):

@@ -43,12 +43,16 @@ def url_host(url: str) -> str:
     return parts.hostname
 
 
-def writes_allowed(url: str, allow_writes: bool, classify: HostClassifier = is_loopback_host) -> bool:
+def writes_allowed(
+    url: str, allow_writes: bool, classify: HostClassifier = is_loopback_host
+) -> bool:
     """Whether methods other than GET/HEAD/OPTIONS may be sent to ``url``."""
     return allow_writes or classify(url_host(url))
 
 
-def allowed_methods(url: str | None, allow_writes: bool, classify: HostClassifier = is_loopback_host) -> frozenset[str] | None:
+def allowed_methods(
+    url: str | None, allow_writes: bool, classify: HostClassifier = is_loopback_host
+) -> frozenset[str] | None:
     """The methods a run may send: None (any) for the in-process mock or a writable target."""
     if url is None or writes_allowed(url, allow_writes, classify):
         return None
@@ -89,7 +93,9 @@ class RequestGuard:
         with self._lock:
             if self.methods is not None and method not in self.methods:
                 self.refused_writes += 1
-                raise RequestRefused(f"{method} not sent: the target is not loopback (use --allow-writes)")
+                raise RequestRefused(
+                    f"{method} not sent: the target is not loopback (use --allow-writes)"
+                )
             over = self.max_requests is not None and self.sent >= self.max_requests
             first = over and not self.exhausted
             if over:

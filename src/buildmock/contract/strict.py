@@ -31,10 +31,18 @@ def _close(node: Any, reached: set[str], *, in_all_of: bool = False) -> Any:
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in ("properties", "patternProperties", "definitions", "$defs"):
-            out[key] = {k: _close(v, reached) for k, v in value.items()} if isinstance(value, dict) else value
+            out[key] = (
+                {k: _close(v, reached) for k, v in value.items()}
+                if isinstance(value, dict)
+                else value
+            )
         elif key == "allOf":
             out[key] = _close(value, reached, in_all_of=True)
-        elif key == "discriminator" and isinstance(value, dict) and isinstance(value.get("mapping"), dict):
+        elif (
+            key == "discriminator"
+            and isinstance(value, dict)
+            and isinstance(value.get("mapping"), dict)
+        ):
             mapping = {}
             for tag, target in value["mapping"].items():
                 if isinstance(target, str) and target.startswith(_SCHEMA_PREFIX) and not in_all_of:

@@ -66,6 +66,12 @@ def _seconds(begin: float, end: float) -> int:
 
 # -- build definitions ---------------------------------------------------------------------------
 
+#: The fields of a build definition a fixture may set.
+BUILD_FIELDS = (
+    "buildName", "buildDesc", "registryName", "imageName", "accountSeq", "registryProjectId",
+    "externalRegistrySeq", "buildServerHost", "autotagUseYn", "autotagPrefix", "autotagSeqType",
+)  # fmt: skip
+
 
 def synth_build(synth: Synth, build_seq: int) -> dict[str, Any]:
     """The build definition ``buildSeq`` implies: the same for the same seed and number."""
@@ -73,19 +79,20 @@ def synth_build(synth: Synth, build_seq: int) -> dict[str, Any]:
     name = d.slug(2)
     image = f"{name}-{d.choice(_SUFFIXES)}"
     autotag = d.chance(0.3)
-    code_down: dict[str, Any] = {
-        "stepType": "CODE_DOWN", "repositoryType": "GIT", "stepTitle": "code repository task",
-        "repositoryUrl": f"github.com/{d.company_slug()}/{image}.git", "branchName": d.choice(("master", "main", "develop")),
-        "codeSaveDir": "repo", "commonType": "COMMON", "protocolType": "https",
-    }  # fmt: skip
-    steps = [code_down]
-    if d.chance(0.6):
-        steps.append({"stepType": "USER_TASK", "stepTitle": "build task", "workingDir": "repo",
-                      "command": d.choice(("./gradlew build", "mvn -B package", "npm ci && npm run build"))})  # fmt: skip
-    steps.append({"stepType": "CREATE_IMAGE", "stepTitle": "create image", "dockerFile": "repo/Dockerfile",
-                  "imageName": image, "registryName": "", "tagName": ""})  # fmt: skip
     registry = d.choice(("dev", "ops", "prod", "stage", name.split("-", 1)[0]))
-    steps[-1]["registryName"] = registry
+    repository = f"github.com/{d.company_slug()}/{image}.git"
+    steps: list[dict[str, Any]] = [
+        {"stepType": "CODE_DOWN", "repositoryType": "GIT", "stepTitle": "code repository task",
+         "repositoryUrl": repository, "branchName": d.choice(("master", "main", "develop")),
+         "codeSaveDir": "repo", "commonType": "COMMON", "protocolType": "https"},
+    ]  # fmt: skip
+    if d.chance(0.6):
+        command = d.choice(("./gradlew build", "mvn -B package", "npm ci && npm run build"))
+        steps.append({"stepType": "USER_TASK", "stepTitle": "build task", "workingDir": "repo",
+                      "command": command})  # fmt: skip
+    steps.append({"stepType": "CREATE_IMAGE", "stepTitle": "create image", "dockerFile": "repo/Dockerfile",
+                  "imageName": image, "registryName": registry, "tagName": ""})  # fmt: skip
+    day = f"2023{d.integer(1, 12):02d}{d.integer(1, 28):02d}"
     base = d.integer(1, 20_000_000) * 8
     return {
         "buildSeq": build_seq,
@@ -97,7 +104,7 @@ def synth_build(synth: Synth, build_seq: int) -> dict[str, Any]:
         "accountSeq": d.integer(1, 20),
         "registryProjectId": d.integer(1, 200),
         "externalRegistrySeq": 0,
-        "buildServerHost": f"topic:build-{20230000 + d.integer(101, 1228)}-{d.choice(_NAMESPACES)}-{d.word()}cluster",
+        "buildServerHost": f"topic:build-{day}-{d.choice(_NAMESPACES)}-{d.word()}cluster",
         "autotagUseYn": "Y" if autotag else "N",
         "autotagPrefix": d.word() if autotag else None,
         "autotagSeqType": d.choice(("DATETIME", "SEQUENCE")) if autotag else None,
@@ -108,8 +115,7 @@ def synth_build(synth: Synth, build_seq: int) -> dict[str, Any]:
 def declared_build(entry: dict[str, Any], implied: dict[str, Any]) -> dict[str, Any]:
     """A fixture's build definition: the implied one with the fields the fixture sets."""
     build = dict(implied)
-    for key in ("buildName", "buildDesc", "registryName", "imageName", "accountSeq", "registryProjectId",
-                "externalRegistrySeq", "buildServerHost", "autotagUseYn", "autotagPrefix", "autotagSeqType"):  # fmt: skip
+    for key in BUILD_FIELDS:
         if key in entry:
             build[key] = entry[key]
     return build
@@ -252,8 +258,9 @@ _LOG_LINES: dict[str, tuple[str, ...]] = {
     "USER_TASK": ("$ {cmd}", "> Task :compileJava", "> Task :processResources", "> Task :test",
                   "BUILD SUCCESSFUL in {n}s"),
     "CREATE_IMAGE": ("Step 1/6 : FROM eclipse-temurin:17-jre", "Step 2/6 : WORKDIR /app",
-                     "Step 3/6 : COPY build/libs/*.jar app.jar", "Step 6/6 : ENTRYPOINT [\"java\",\"-jar\",\"app.jar\"]",
-                     "Successfully built {short}", "The push refers to repository", "latest: digest: sha256:{sha64} size: {n}"),
+                     "Step 3/6 : COPY build/libs/*.jar app.jar",
+                     'Step 6/6 : ENTRYPOINT ["java","-jar","app.jar"]', "Successfully built {short}",
+                     "The push refers to repository", "latest: digest: sha256:{sha64} size: {n}"),
 }  # fmt: skip
 
 
@@ -300,7 +307,9 @@ def _step_state(times: tuple[float, float, str] | None, now: float) -> str:
     return "RUNNING" if now < times[1] else times[2]
 
 
-def render_step(run: dict[str, Any], step: dict[str, Any], now: float, *, with_log: bool) -> dict[str, Any]:
+def render_step(
+    run: dict[str, Any], step: dict[str, Any], now: float, *, with_log: bool
+) -> dict[str, Any]:
     """One ``BuildStepRun`` at ``now`` (``log`` filled only for the log operation)."""
     created = Timeline.from_json(run["marks"]).start
     times = _step_times(step, end_of(run))
@@ -313,7 +322,9 @@ def render_step(run: dict[str, Any], step: dict[str, Any], now: float, *, with_l
     return {
         "useYn": "Y",
         "created": cocktail_time(created),
-        "updated": cocktail_time(end if end is not None else begin if begin is not None else created),
+        "updated": cocktail_time(
+            end if end is not None else begin if begin is not None else created
+        ),
         "buildStepRunSeq": step["buildStepRunSeq"],
         "buildStepSeq": step["buildStepSeq"],
         "buildRunSeq": run["buildRunSeq"],

@@ -12,7 +12,14 @@ from buildmock.callbacks import CallbackDispatcher
 from buildmock.core.errors import ApiError
 from buildmock.domain import cocktail as model
 from buildmock.server.fixtures import FixtureContext
-from buildmock.vendors.base import Headers, Runtime, Vendor, json_response, preferred_outcome, register
+from buildmock.vendors.base import (
+    Headers,
+    Runtime,
+    Vendor,
+    json_response,
+    preferred_outcome,
+    register,
+)
 
 KIND = "run"
 CALLBACKS = "callbacks"
@@ -24,13 +31,20 @@ _CODES = {400: "CKSY1400000", 401: "CCCM1009000", 404: "CCCM1013000", 409: "CCCM
 def render_error(error: ApiError) -> Response:
     """Cocktail's ``ResultVO`` on failure: ``{"status": "error", "code", "message", …}``."""
     code = error.extra.get("code") or _CODES.get(error.status) or f"CKSY1{error.status:03d}000"
-    body = {"status": "error", "code": code, "message": error.message, "httpStatusCode": error.status}
+    body = {
+        "status": "error",
+        "code": code,
+        "message": error.message,
+        "httpStatusCode": error.status,
+    }
     return json_response(body, error.status, error.headers)
 
 
 def authenticate(headers: Headers, settings: Any) -> None:
     """The gateway's ``user-id``, ``user-role`` and ``user-workspace`` headers, all three."""
-    user, role, workspace = (headers.get(h, "").strip() for h in ("user-id", "user-role", "user-workspace"))
+    user, role, workspace = (
+        headers.get(h, "").strip() for h in ("user-id", "user-role", "user-workspace")
+    )
     if not (user.isdigit() and workspace.isdigit() and role):
         raise ApiError(401, "Not authorized to request. Please log in again.", code="CCCM1009000")
 
@@ -59,7 +73,9 @@ def stored(rt: Runtime, build_run_seq: int) -> dict[str, Any]:
     """The run with this number, or Cocktail's ResourceNotFound (404)."""
     record = rt.store.get(KIND, str(build_run_seq))
     if record is None:
-        raise ApiError(404, f"Build run not found. [buildRunSeq : {build_run_seq}]", code="CCCM1013000")
+        raise ApiError(
+            404, f"Build run not found. [buildRunSeq : {build_run_seq}]", code="CCCM1013000"
+        )
     return record
 
 
@@ -69,7 +85,7 @@ def dispatcher(rt: Runtime) -> CallbackDispatcher:
     if found is None:
         on_start(rt)
         found = rt.services[CALLBACKS]
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def save(rt: Runtime, record: dict[str, Any], *, new: bool) -> None:
@@ -83,7 +99,14 @@ def save(rt: Runtime, record: dict[str, Any], *, new: bool) -> None:
 
 
 def start_run(
-    rt: Runtime, build_seq: int, *, now: float, outcome: str, tag: str | None, desc: str | None, url: str | None
+    rt: Runtime,
+    build_seq: int,
+    *,
+    now: float,
+    outcome: str,
+    tag: str | None,
+    desc: str | None,
+    url: str | None,
 ) -> dict[str, Any]:
     """Plan a BUILD run of ``build_seq`` with fresh numbers."""
     definition = build(rt, build_seq)
@@ -109,7 +132,9 @@ async def run_build(
     forced = preferred_outcome(request.headers, tuple(model.OUTCOMES))
     outcome = model.OUTCOMES[forced] if forced else model.draw_outcome(rt.synth)
     now = rt.now()
-    record = start_run(rt, build_seq, now=now, outcome=outcome, tag=tag_name, desc=description, url=callback_url)
+    record = start_run(
+        rt, build_seq, now=now, outcome=outcome, tag=tag_name, desc=description, url=callback_url
+    )
     save(rt, record, new=True)
     return ok(model.render_run(record, now))
 
@@ -121,9 +146,9 @@ async def list_build_runs(rt: Runtime, build_seq: int) -> Response:
     return ok([model.render_run(r, now) for r in runs])
 
 
-async def get_build_run(rt: Runtime, build_run_seq: int) -> Response:
-    """GET /v1/build/run/{buildRunSeq}."""
-    return ok(model.render_run(stored(rt, build_run_seq), rt.now()))
+async def get_build_run(rt: Runtime, build_seq: int) -> Response:
+    """GET /v1/build/run/{buildRunSeq} (the spec's segment is named ``buildSeq``, see there)."""
+    return ok(model.render_run(stored(rt, build_seq), rt.now()))
 
 
 async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
@@ -131,7 +156,9 @@ async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
     return ok(model.render_log(stored(rt, build_run_seq), rt.now()))
 
 
-async def cancel_build_run(rt: Runtime, build_run_seq: int, callback_url: str | None = None) -> Response:
+async def cancel_build_run(
+    rt: Runtime, build_run_seq: int, callback_url: str | None = None
+) -> Response:
     """PUT /v1/build/run/cancel/{buildRunSeq}: only while RUNNING; answers the new CANCEL run."""
     run, now = stored(rt, build_run_seq), rt.now()
     model.check_cancellable(run, now)
@@ -144,8 +171,9 @@ async def cancel_build_run(rt: Runtime, build_run_seq: int, callback_url: str | 
     return ok(model.render_run(cancel, now))
 
 
-async def delete_build_run(rt: Runtime, build_run_seq: int) -> Response:
+async def delete_build_run(rt: Runtime, build_seq: int) -> Response:
     """DELETE /v1/build/run/{buildRunSeq}: refused while RUNNING; answers the removed run."""
+    build_run_seq = build_seq  # the spec's segment is named buildSeq, see there
     run, now = stored(rt, build_run_seq), rt.now()
     model.check_removable(run, now)
     callbacks = dispatcher(rt)
@@ -163,7 +191,11 @@ def on_start(rt: Runtime) -> None:
 
     def render(key: str) -> Any:
         record = rt.store.get(KIND, key)
-        return None if record is None else model.render_run(record, max(rt.now(), model.end_of(record)))
+        return (
+            None
+            if record is None
+            else model.render_run(record, max(rt.now(), model.end_of(record)))
+        )
 
     made = CallbackDispatcher(
         now=rt.now,
@@ -185,8 +217,6 @@ def describe(rt: Runtime) -> dict[str, Any]:
     return {"callbacks": dispatcher(rt).describe()}
 
 
-_BUILD_FIELDS = ("buildName", "buildDesc", "registryName", "imageName", "accountSeq", "registryProjectId",
-                 "externalRegistrySeq", "buildServerHost", "autotagUseYn", "autotagPrefix", "autotagSeqType")  # fmt: skip
 _RUN_PARAMS = {"tagName": "tagName", "description": "runDesc", "callbackUrl": "callbackUrl"}
 
 
@@ -198,15 +228,17 @@ def _build_seq(fixtures: FixtureContext, where: str, entry: dict[str, Any]) -> i
 
 
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
-    """``builds`` (buildSeq plus build fields) and ``runs`` (buildSeq, tagName, description, callbackUrl,
-    outcome DONE|ERROR, age in seconds)."""
+    """``builds`` (buildSeq plus build fields) and ``runs`` (query params, outcome, age)."""
     for where, entry in fixtures.items("builds"):
         seq = _build_seq(fixtures, where, entry)
         for key, value in entry.items():
             if key == "buildSeq":
                 continue
-            if key not in _BUILD_FIELDS:
-                raise fixtures.error(f"{where}.{key}", f"unknown field; expected one of {', '.join(_BUILD_FIELDS)}")
+            if key not in model.BUILD_FIELDS:
+                raise fixtures.error(
+                    f"{where}.{key}",
+                    f"unknown field; expected one of {', '.join(model.BUILD_FIELDS)}",
+                )
             fixtures.check(f"{where}.{key}", value, f"BuildRun/properties/{key}")
         declared = model.declared_build(entry, _implied_build(rt.settings.seed, seq))
         rt.store.insert("build", str(seq), declared)
@@ -226,7 +258,9 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         )  # fmt: skip
         rt.store.insert(KIND, str(record["buildRunSeq"]), record)
         if model.end_of(record) > origin:  # runs that ended before the mock started are history
-            dispatcher(rt).schedule(str(record["buildRunSeq"]), record["callbackUrl"], model.end_of(record))
+            dispatcher(rt).schedule(
+                str(record["buildRunSeq"]), record["callbackUrl"], model.end_of(record)
+            )
 
 
 VENDOR = register(

@@ -1,0 +1,434 @@
+"""Cocktail Cloud: lifecycle, cancel/delete rules, logs, fixtures and completion callbacks."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from buildmock import callbacks
+from buildmock.settings import FIXTURES_DIR
+from tests.cases.cocktail import GATEWAY
+from tests.conftest import advance, make_app
+
+H = GATEWAY
+BASE = "/cocktail/v1/build/run"
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(make_app("cocktail")) as c:
+        yield c
+
+
+def run(
+    client: TestClient, build_seq: int = 1, prefer: str | None = None, **params: str
+) -> dict[str, Any]:
+    headers = {**H, "Prefer": f"outcome={prefer}"} if prefer else H
+    response = client.post(f"{BASE}/{build_seq}", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    return body["result"]  # type: ignore[no-any-return]
+
+
+def get(client: TestClient, seq: int) -> dict[str, Any]:
+    response = client.get(f"{BASE}/{seq}", headers=H)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]  # type: ignore[no-any-return]
+
+
+def log_of(client: TestClient, seq: int) -> dict[str, Any]:
+    response = client.get(f"{BASE}/log/{seq}", headers=H)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]  # type: ignore[no-any-return]
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def check_consistent(r: dict[str, Any]) -> None:
+    """Everything that must hold of a run whatever its state."""
+    state = r["runState"]
+    assert (
+        r["possibleActions"]
+        == {
+            "CREATED": ["VIEW", "BUILD", "REMOVE"],
+            "RUNNING": ["VIEW", "LOG", "CANCEL"],
+            "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
+            "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
+        }[state]
+    )
+    assert (r["beginTime"] is None) == (state == "CREATED")
+    assert (r["endTime"] is None) == (state in ("CREATED", "RUNNING"))
+    if r["endTime"] is not None:
+        assert abs(_ts(r["endTime"]) - _ts(r["beginTime"]) - r["runTimeBySec"]) <= 0.5
+    else:
+        assert r["runTimeBySec"] is None
+    done = state == "DONE" and r["runType"] == "BUILD"
+    for key in ("imageUrl", "imageSize", "imageDigest"):
+        assert (r[key] is not None) == done, key
+    if done:
+        assert DIGEST.match(r["imageDigest"]) and r["imageSize"] > 0
+    for step in r["buildStepRuns"]:
+        assert step["stepState"] in ("WAIT", "RUNNING", "ERROR", "DONE")
+        if state == "CREATED":
+            assert step["stepState"] == "WAIT"
+        if state in ("DONE", "ERROR"):
+            assert step["stepState"] != "RUNNING"
+        if state == "DONE":
+            assert step["stepState"] == "DONE"
+        if step["endTime"] is not None:
+            assert abs(_ts(step["endTime"]) - _ts(step["beginTime"]) - step["runTimeBySec"]) <= 0.5
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+
+def test_run_goes_created_running_done_with_steps_following(client: TestClient) -> None:
+    r = run(client, prefer="DONE", tagName="v1", description="first")
+    assert (r["runType"], r["runState"], r["tagName"], r["runDesc"]) == (
+        "BUILD",
+        "CREATED",
+        "v1",
+        "first",
+    )
+    check_consistent(r)
+    seen = {r["runState"]}
+    step_states: set[str] = set()
+    for _ in range(200):
+        advance(client, 1)
+        now = get(client, r["buildRunSeq"])
+        check_consistent(now)
+        seen.add(now["runState"])
+        step_states.update(s["stepState"] for s in now["buildStepRuns"])
+        if now["runState"] == "DONE":
+            break
+    assert seen == {"CREATED", "RUNNING", "DONE"}
+    assert step_states == {"WAIT", "RUNNING", "DONE"}
+    assert now["imageUrl"].endswith(f"/{now['registryName']}/{now['imageName']}")
+    # finished runs no longer change
+    advance(client, 1000)
+    assert get(client, r["buildRunSeq"]) == now
+
+
+def test_build_no_counts_runs_of_one_build_and_run_seqs_increase(client: TestClient) -> None:
+    runs = [run(client, b) for b in (5, 5, 9, 5, 9)]
+    assert [r["buildRunSeq"] for r in runs] == [1, 2, 3, 4, 5]
+    assert [r["buildNo"] for r in runs] == [1, 2, 1, 3, 2]
+    listed = client.get(BASE, params={"buildSeq": 5}, headers=H).json()["result"]
+    assert [r["buildRunSeq"] for r in listed] == [4, 2, 1]
+    assert {r["buildName"] for r in runs if r["buildSeq"] == 5} == {runs[0]["buildName"]}
+
+
+def test_build_definitions_are_implied_by_number(client: TestClient) -> None:
+    first = run(client, 42)
+    with TestClient(make_app("cocktail")) as other:
+        run(other, 7)
+        again = run(other, 42)
+    for key in ("buildName", "imageName", "registryName", "buildServerHost", "accountSeq"):
+        assert first[key] == again[key]
+
+
+def test_forced_error_fails_a_step_and_leaves_later_steps_waiting(client: TestClient) -> None:
+    for prefer in ("ERROR", "error"):
+        r = run(client, prefer=prefer)
+        advance(client, 600)
+        final = get(client, r["buildRunSeq"])
+        check_consistent(final)
+        assert final["runState"] == "ERROR"
+        states = [s["stepState"] for s in final["buildStepRuns"]]
+        failed = states.index("ERROR")
+        assert set(states[:failed]) <= {"DONE"} and set(states[failed + 1 :]) <= {"WAIT"}
+        assert final["endTime"] == final["buildStepRuns"][failed]["endTime"]
+        assert "ERROR" in log_of(client, r["buildRunSeq"])["buildStepRuns"][failed]["log"]
+
+
+def test_unknown_outcome_is_400(client: TestClient) -> None:
+    response = client.post(f"{BASE}/1", headers={**H, "Prefer": "outcome=maybe"})
+    assert response.status_code == 400
+    assert response.json()["status"] == "error"
+
+
+def test_log_grows_as_the_run_progresses(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    sizes = []
+    for _ in range(120):
+        body = log_of(client, r["buildRunSeq"])
+        sizes.append(sum(len(s["log"]) for s in body["buildStepRuns"]))
+        if body["runState"] == "DONE":
+            break
+        advance(client, 1)
+    assert sizes[0] == 0
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+    assert len(set(sizes)) > 3
+    assert body["dbLog"] is True
+    assert get(client, r["buildRunSeq"])["buildStepRuns"][0]["log"] is None
+
+
+# -- cancel and delete ---------------------------------------------------------------------------
+
+
+def _until(client: TestClient, seq: int, state: str) -> dict[str, Any]:
+    for _ in range(600):
+        now = get(client, seq)
+        if now["runState"] == state:
+            return now
+        advance(client, 0.5)
+    raise AssertionError(f"run {seq} never reached {state}")
+
+
+def test_cancel_only_while_running_creates_a_cancel_run(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    refused = client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H)
+    assert refused.status_code == 409 and refused.json()["code"] == "CCCM1007000"
+    _until(client, r["buildRunSeq"], "RUNNING")
+    advance(client, 3)
+    response = client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H)
+    assert response.status_code == 200, response.text
+    cancel = response.json()["result"]
+    assert cancel["runType"] == "CANCEL" and cancel["buildRunSeq"] == r["buildRunSeq"] + 1
+    assert (cancel["buildSeq"], cancel["buildNo"]) == (r["buildSeq"], r["buildNo"])
+    original = get(client, r["buildRunSeq"])
+    check_consistent(original)
+    assert original["runState"] == "ERROR"
+    assert "ERROR" in [s["stepState"] for s in original["buildStepRuns"]]
+    assert "RUNNING" not in [s["stepState"] for s in original["buildStepRuns"]]
+    assert "cancelled" in "".join(
+        s["log"] for s in log_of(client, r["buildRunSeq"])["buildStepRuns"]
+    )
+    advance(client, 600)
+    assert get(client, r["buildRunSeq"]) == original
+    done = get(client, cancel["buildRunSeq"])
+    check_consistent(done)
+    assert done["runState"] == "DONE"
+    again = client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H)
+    assert again.status_code == 409 and again.json()["code"] == "CCCM1007000"
+
+
+def test_delete_refused_while_running_then_removes(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    running = _until(client, r["buildRunSeq"], "RUNNING")
+    refused = client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H)
+    assert refused.status_code == 409 and refused.json()["code"] == "CCBD1014000"
+    assert get(client, r["buildRunSeq"])["runState"] == running["runState"]
+    advance(client, 600)
+    removed = client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H)
+    assert removed.status_code == 200 and removed.json()["result"]["runState"] == "DONE"
+    assert client.get(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 404
+    assert client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 404
+    created = run(client)
+    assert client.delete(f"{BASE}/{created['buildRunSeq']}", headers=H).status_code == 200
+
+
+def test_unknown_run_is_404_everywhere(client: TestClient) -> None:
+    for method, path in (("GET", f"{BASE}/77"), ("GET", f"{BASE}/log/77"),
+                         ("PUT", f"{BASE}/cancel/77"), ("DELETE", f"{BASE}/77")):  # fmt: skip
+        response = client.request(method, path, headers=H)
+        assert response.status_code == 404, (method, path)
+        assert response.json()["code"] == "CCCM1013000"
+
+
+@pytest.mark.parametrize("drop", ["user-id", "user-role", "user-workspace"])
+def test_every_gateway_header_is_required(client: TestClient, drop: str) -> None:
+    headers = {k: v for k, v in H.items() if k != drop}
+    response = client.post(f"{BASE}/1", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "CCCM1009000"
+
+
+def test_fixtures_load_and_declare_builds() -> None:
+    with TestClient(make_app("cocktail", fixtures=FIXTURES_DIR)) as c:
+        first, second = get(c, 1), get(c, 2)
+        assert (first["runState"], second["runState"]) == ("DONE", "ERROR")
+        assert first["buildName"] == "build-test" and first["imageName"] == "build-api-test-gradle"
+        assert first["tagName"] == "8u292-rmsoft" and DIGEST.match(first["imageDigest"])
+        assert run(c, 1)["buildNo"] == 3
+
+
+# -- callbacks -----------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A real HTTP server on loopback that records every POST it gets."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.bodies: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    outer.bodies.append((self.path, orjson.loads(raw)))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/callback") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def got(self) -> list[tuple[str, Any]]:
+        with self.lock:
+            return list(self.bodies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _dispatcher(c: TestClient) -> callbacks.CallbackDispatcher:
+    return c.app.mock.runtimes["cocktail"].services["callbacks"]  # type: ignore[attr-defined,no-any-return]
+
+
+def _callbacks_state(c: TestClient) -> dict[str, Any]:
+    return c.get("/__buildmock/state").json()["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
+
+
+def test_one_callback_per_finished_run_under_manual_clock(
+    client: TestClient, receiver: Receiver
+) -> None:
+    a = run(client, prefer="DONE", callbackUrl=receiver.url("/a"))
+    b = run(client, 2, prefer="ERROR", callbackUrl=receiver.url("/b"))
+    run(client, 3)  # no callbackUrl: nothing to call
+    advance(client, 1)
+    assert _dispatcher(client).wait_idle()
+    assert receiver.got() == []  # not finished yet
+    advance(client, 600)
+    advance(client, 600)  # past the end twice: still once
+    assert _dispatcher(client).wait_idle()
+    got = dict(receiver.got())
+    assert len(receiver.got()) == 2 and set(got) == {"/a", "/b"}
+    assert got["/a"] == get(client, a["buildRunSeq"]) and got["/a"]["runState"] == "DONE"
+    assert got["/b"] == get(client, b["buildRunSeq"]) and got["/b"]["runState"] == "ERROR"
+    state = _callbacks_state(client)
+    assert state["delivered"] == 2 and state["pending"] == 0
+
+
+def test_cancel_calls_back_the_cancelled_run_and_the_cancel_run(
+    client: TestClient, receiver: Receiver
+) -> None:
+    r = run(client, prefer="DONE", callbackUrl=receiver.url("/build"))
+    _until(client, r["buildRunSeq"], "RUNNING")
+    cancelled = client.put(f"{BASE}/cancel/{r['buildRunSeq']}", params={"callbackUrl": receiver.url("/cancel")},
+                           headers=H).json()["result"]  # fmt: skip
+    assert _dispatcher(client).wait_idle()
+    assert [(p, b["runState"]) for p, b in receiver.got()] == [("/build", "ERROR")]
+    advance(client, 600)
+    advance(client, 600)
+    assert _dispatcher(client).wait_idle()
+    got = [(p, b["buildRunSeq"], b["runState"]) for p, b in receiver.got()]
+    assert got == [
+        ("/build", r["buildRunSeq"], "ERROR"),
+        ("/cancel", cancelled["buildRunSeq"], "DONE"),
+    ]
+
+
+def test_deleted_before_finishing_gets_no_callback(client: TestClient, receiver: Receiver) -> None:
+    r = run(client, callbackUrl=receiver.url())
+    assert client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 200
+    advance(client, 600)
+    assert _dispatcher(client).wait_idle()
+    assert receiver.got() == []
+
+
+def test_callbacks_fire_on_their_own_under_the_real_clock(receiver: Receiver) -> None:
+    with TestClient(make_app("cocktail", clock="real", speed=100.0)) as c:
+        r = run(c, prefer="DONE", callbackUrl=receiver.url())
+        deadline = time.monotonic() + 10
+        while not receiver.got() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        got = receiver.got()
+        assert len(got) == 1 and got[0][1]["buildRunSeq"] == r["buildRunSeq"]
+        assert got[0][1]["runState"] == "DONE"
+
+
+class _NoTraffic(httpx.Client):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no connection may be attempted to a host that is not allowed")
+
+
+@pytest.mark.parametrize("url", ["http://example.invalid/cb", "http://10.0.0.1:8080/cb", "http://dashboard:3000/callback",
+                                 "ftp://127.0.0.1/cb", "not a url", "http://127.0.0.1.example.invalid/"])  # fmt: skip
+def test_host_not_allowed_gets_nothing_and_is_recorded(
+    client: TestClient, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(callbacks.httpx, "Client", _NoTraffic)
+    r = run(client, prefer="DONE", callbackUrl=url)
+    advance(client, 600)
+    assert _dispatcher(client).wait_idle()
+    state = _callbacks_state(client)
+    assert state["refused"] == 1 and state["delivered"] == 0
+    entry = state["recent"][-1]
+    assert (
+        entry["outcome"] == "refused"
+        and entry["key"] == str(r["buildRunSeq"])
+        and entry["attempts"] == 0
+    )
+
+
+def test_callback_allow_widens_the_list(receiver: Receiver) -> None:
+    assert callbacks.refusal("http://10.1.2.3/cb") is not None
+    assert callbacks.refusal("http://10.1.2.3/cb", ("10.0.0.0/8",)) is None
+    assert callbacks.refusal("http://hooks.internal:9000/x", ("HOOKS.internal",)) is None
+    assert callbacks.refusal("http://[::1]:8000/x") is None
+    assert callbacks.refusal("http://127.3.4.5/x") is None
+    assert callbacks.refusal("http://localhost/x") is None
+    with TestClient(make_app("cocktail", callback_allow=("example.invalid",))) as c:
+        assert "example.invalid" in _callbacks_state(c)["allow"]
+
+
+def test_failed_callback_is_tried_twice_and_recorded(client: TestClient) -> None:
+    failing = Receiver(status=503)
+    try:
+        run(client, prefer="DONE", callbackUrl=failing.url())
+        advance(client, 600)
+        assert _dispatcher(client).wait_idle()
+        state = _callbacks_state(client)
+        assert state["failed"] == 1 and state["recent"][-1]["attempts"] == 2
+        assert len(failing.got()) == 2
+        advance(client, 600)
+        assert _dispatcher(client).wait_idle()
+        assert len(failing.got()) == 2  # never retried again
+    finally:
+        failing.close()
+
+
+def test_reset_replaces_the_dispatcher(client: TestClient, receiver: Receiver) -> None:
+    run(client, callbackUrl=receiver.url())
+    old = _dispatcher(client)
+    client.post("/__buildmock/reset")
+    assert _dispatcher(client) is not old
+    advance(client, 600)
+    assert _dispatcher(client).wait_idle()
+    assert old.tick() == 0
+    assert receiver.got() == []
+    assert _callbacks_state(client)["pending"] == 0
