@@ -53,6 +53,12 @@ class Synth:
         with self._lock:
             return self.rng.random() < probability
 
+    def weighted(self, options: Sequence[tuple[T, float]]) -> T:
+        """One of ``options``, each ``(value, weight)``, drawn by weight."""
+        values, weights = zip(*options, strict=True)
+        with self._lock:
+            return self.rng.choices(values, weights=weights)[0]
+
     def uniform(self, low: float, high: float) -> float:
         """A float in ``[low, high]``."""
         with self._lock:
