@@ -14,7 +14,9 @@ def _create(client: Any, headers: dict[str, str], prefer: str | None) -> Any:
     number = getattr(client, "_escape_builds", 0) + 1
     client._escape_builds = number
     name = f"api-server-{number}"
-    added = client.post(BASE, json={"name": name, "repo": "git@github.com:acme/api.git"}, headers=headers)
+    added = client.post(
+        BASE, json={"name": name, "repo": "git@github.com:acme/api.git"}, headers=headers
+    )
     if added.status_code != 200:
         return added
     extra = {"Prefer": f"outcome={prefer}"} if prefer else {}

@@ -63,7 +63,10 @@ PIPELINE_STEP_KEYS = (
 
 def zero_fill(body: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """``body``'s known fields, every missing one at its zero value (unknown fields dropped)."""
-    return {key: body.get(key, zero) if body.get(key) is not None else zero for key, zero in defaults.items()}
+    return {
+        key: body.get(key, zero) if body.get(key) is not None else zero
+        for key, zero in defaults.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Family:
         return f"{self.label} is still running"
 
     def disabled(self) -> str:
-        """The 409 message of a trigger or retry of a disabled resource."""
+        """The 400 message of a trigger or retry of a disabled resource."""
         return f"{self.label} is disabled"
 
     def scope(self, project: str, environment: str | None) -> tuple[str, ...]:
@@ -97,7 +100,7 @@ class Family:
 
 BUILD = Family(
     "build", "Build", True, BUILD_FIELDS,
-    ("Cloning {repo} at {branch}", "Reading escape plan", "escape run build",
+    ("Cloning {repo} at {branch}", "Checked out {sha}", "Reading escape plan", "escape run build",
      "escape run test", "Packaging release", "escape push", "escape run deploy", "escape run smoke"),
 )  # fmt: skip
 DEPLOYMENT_JOB = Family(
@@ -118,7 +121,9 @@ def key(scope: tuple[str, ...], name: str) -> str:
 def uuid(synth: Synth) -> str:
     """A version-4 UUID drawn from ``synth``."""
     raw = synth.token(UUID_HEX, 32)
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) % 4]}{raw[17:20]}-{raw[20:]}"
+    return (
+        f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) % 4]}{raw[17:20]}-{raw[20:]}"
+    )
 
 
 # -- resources -----------------------------------------------------------------------------------
@@ -141,9 +146,24 @@ def _pipeline_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]] 
     if steps is None:
         return None
     return [
-        {"name": s.get("name") or "", "type": s["type"], **{k: s[k] for k in PIPELINE_STEP_KEYS if k in s}}
+        {
+            "name": s.get("name") or "",
+            "type": s["type"],
+            **{k: as_go(s[k]) for k in PIPELINE_STEP_KEYS if k in s},
+        }
         for s in steps
     ]
+
+
+def as_go(value: Any) -> Any:
+    """``value`` as Go's JSON decoding into ``interface{}`` keeps it: numbers beyond int64 are floats."""
+    if isinstance(value, dict):
+        return {k: as_go(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_go(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return float(value)
+    return value
 
 
 def plan_resource(
@@ -261,6 +281,11 @@ def plan_execution(
     if outcome == "failed":
         scale["running"] *= synth.uniform(0.2, 0.9)
     timeline = EXECUTION.plan(now, outcome, speed=speed, scale=scale)
+    full_name, _, email = synth.person()
+    worker_commit = {
+        "sha": synth.sha(), "message": synth.commit_message(), "author": f"{full_name} <{email}>",
+        "branch": resource["fields"].get("branch") or "master",
+    }  # fmt: skip
     return {
         "id": str(execution_id),
         "family": family.kind,
@@ -275,14 +300,14 @@ def plan_execution(
         "cancelled": False,
         "created_at": now,
         "commit": None,
+        "worker_commit": worker_commit if family is BUILD else None,
         "logs": [],
         "run_nr": run_nr,
     }
 
 
-def draw_outcome(synth: Synth) -> str:
-    """The outcome of an execution nobody forced: mostly ok."""
-    return "ok" if synth.uniform(0, 1) < 0.85 else "failed"
+#: The outcome of an execution nobody forced (``Prefer: outcome=failed`` forces a failure).
+DEFAULT_OUTCOME = "ok"
 
 
 def execution_status(execution: dict[str, Any], now: float) -> str:
@@ -310,6 +335,14 @@ def add_commit(execution: dict[str, Any], body: dict[str, Any]) -> dict[str, Any
     return {**execution, "commit": commit}
 
 
+def commit(execution: dict[str, Any], now: float) -> dict[str, Any] | None:
+    """The commit of a build execution: as added with PUT, else as the worker reports it on cloning."""
+    if execution["commit"] is not None:
+        return dict(execution["commit"])
+    cloned = Timeline.from_json(execution["marks"]).entered("running", now) is not None
+    return dict(execution["worker_commit"]) if cloned and execution["worker_commit"] else None
+
+
 def add_logs(execution: dict[str, Any], lines: list[str], now: float) -> dict[str, Any]:
     """The execution with log lines appended at ``now``."""
     return {**execution, "logs": [*execution["logs"], *([now, line] for line in lines)]}
@@ -322,10 +355,15 @@ def render_execution(family: Family, execution: dict[str, Any], now: float) -> d
     if family is BUILD:
         return {"id": execution["id"], "project": execution["project"],
                 "environment": execution["environment"], "build": execution["name"],
-                "status": status, "commit": execution["commit"], "created_at": created}  # fmt: skip
+                "status": status, "commit": commit(execution, now), "created_at": created}  # fmt: skip
     resource = render_resource(family, execution["resource"], execution, now)
     if family is DEPLOYMENT_JOB:
-        return {"deployment_job": resource, "id": execution["id"], "status": status, "created_at": created}
+        return {
+            "deployment_job": resource,
+            "id": execution["id"],
+            "status": status,
+            "created_at": created,
+        }
     return {"id": execution["id"], "pipeline": resource, "run_nr": execution["run_nr"],
             "status": status, "created_at": created}  # fmt: skip
 
@@ -340,7 +378,8 @@ def log_lines(family: Family, execution: dict[str, Any], now: float) -> list[str
         timed.append((pending, "Waiting for an Escape worker"))
     running = timeline.entered("running", now)
     if running is not None:
-        fields = {"name": execution["name"], **execution["resource"]["fields"]}
+        fields = {"name": execution["name"], **execution["resource"]["fields"],
+                  **(execution["worker_commit"] or {})}  # fmt: skip
         values = _Blank({k: v for k, v in fields.items() if v not in ("", None)})
         span = execution["planned_end"] - running
         for index, line in enumerate(family.script):
@@ -348,7 +387,13 @@ def log_lines(family: Family, execution: dict[str, Any], now: float) -> list[str
             if at <= min(now, timeline.end):
                 timed.append((at, line.format_map(values)))
     if timeline.end <= now:
-        final = "cancelled" if execution["cancelled"] else "succeeded" if timeline.final == "ok" else "failed"
+        final = (
+            "cancelled"
+            if execution["cancelled"]
+            else "succeeded"
+            if timeline.final == "ok"
+            else "failed"
+        )
         timed.append((timeline.end, f"{label} {final}"))
     timed.extend((float(at), str(line)) for at, line in execution["logs"] if at <= now)
     return [line for _, line in sorted(timed, key=lambda pair: pair[0])]

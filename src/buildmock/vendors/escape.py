@@ -86,7 +86,9 @@ def list_resources(rt: Runtime, family: Family, *where: str) -> Response:
     if not all(model.valid_name(n) for n in where):
         raise ApiError(404, "")
     prefix = model.key(where, "") if where else ""
-    found = [r for _, r in rt.store.scan(family.kind, newest_first=False) if r["key"].startswith(prefix)]
+    found = [
+        r for _, r in rt.store.scan(family.kind, newest_first=False) if r["key"].startswith(prefix)
+    ]
     return json_response([render(rt, family, r) for r in found])
 
 
@@ -99,7 +101,9 @@ def add(rt: Runtime, family: Family, where: tuple[str, ...], body: dict[str, Any
     return json_response(render(rt, family, record))
 
 
-def update(rt: Runtime, family: Family, where: tuple[str, ...], name: str, body: dict[str, Any]) -> Response:
+def update(
+    rt: Runtime, family: Family, where: tuple[str, ...], name: str, body: dict[str, Any]
+) -> Response:
     """Replace a resource's writable fields (the path names it; a body ``name`` is ignored)."""
     record = model.update_resource(rt.synth, family, resource(rt, family, where, name), body)
     rt.store.replace(family.kind, record["key"], record)
@@ -118,13 +122,13 @@ def delete(rt: Runtime, family: Family, where: tuple[str, ...], name: str) -> Re
 
 
 def start(rt: Runtime, family: Family, record: dict[str, Any]) -> Response:
-    """Start a new execution (trigger or retry): 409 when disabled, 400 while one is unfinished."""
+    """Start a new execution (trigger or retry): 400 when disabled or while one is unfinished."""
     now = rt.now()
     if record["fields"].get("disabled"):
-        raise ApiError(409, family.disabled())
+        raise ApiError(400, family.disabled())
     if model.is_unfinished(latest(rt, family, record), now):
         raise ApiError(400, family.still_running())
-    outcome = preferred_outcome(request.headers, model.OUTCOMES) or model.draw_outcome(rt.synth)
+    outcome = preferred_outcome(request.headers, model.OUTCOMES) or model.DEFAULT_OUTCOME
     run_nr = rt.store.next_value(f"run_nr:{record['key']}") if family is PIPELINE else None
     execution = model.plan_execution(
         rt.synth, family, record, execution_id=rt.store.next_value(family.execution_kind),
@@ -140,7 +144,9 @@ def trigger(rt: Runtime, family: Family, where: tuple[str, ...], name: str) -> R
     return start(rt, family, resource(rt, family, where, name))
 
 
-def execution(rt: Runtime, family: Family, where: tuple[str, ...], name: str, execution_id: str) -> dict[str, Any]:
+def execution(
+    rt: Runtime, family: Family, where: tuple[str, ...], name: str, execution_id: str
+) -> dict[str, Any]:
     """The execution with this id of the named resource, or a 404."""
     found = rt.store.get(family.execution_kind, execution_id) if execution_id.isdigit() else None
     if found is None or found["key"] != model.key(where, name):
@@ -155,7 +161,9 @@ def list_executions(
     bound = model.page_keep(page_from)
 
     def keep(e: dict[str, Any]) -> bool:
-        return model.below(e, bound) and (prefix is None or e["key"] == prefix or e["key"].startswith(prefix + "/"))
+        return model.below(e, bound) and (
+            prefix is None or e["key"] == prefix or e["key"].startswith(prefix + "/")
+        )
 
     records, _ = page(rt.store.scan(family.execution_kind), page_size, keep)
     return json_response([model.render_execution(family, e, rt.now()) for e in records])
@@ -216,10 +224,14 @@ async def add_build(rt: Runtime, project: str, environment: str, body: dict[str,
 
 async def get_build(rt: Runtime, project: str, environment: str, build: str) -> Response:
     """GET …/builds/by-name/{build}/."""
-    return json_response(render(rt, BUILD, resource(rt, BUILD, scope(BUILD, project, environment), build)))
+    return json_response(
+        render(rt, BUILD, resource(rt, BUILD, scope(BUILD, project, environment), build))
+    )
 
 
-async def update_build(rt: Runtime, project: str, environment: str, build: str, body: dict[str, Any]) -> Response:
+async def update_build(
+    rt: Runtime, project: str, environment: str, build: str, body: dict[str, Any]
+) -> Response:
     """PUT …/builds/by-name/{build}/."""
     return update(rt, BUILD, scope(BUILD, project, environment), build, body)
 
@@ -237,11 +249,15 @@ async def trigger_build(rt: Runtime, project: str, environment: str, build: str)
 # -- build executions ----------------------------------------------------------------------------
 
 
-def _build_execution(project: str, environment: str, build: str, build_execution_id: str, rt: Runtime) -> dict[str, Any]:
+def _build_execution(
+    project: str, environment: str, build: str, build_execution_id: str, rt: Runtime
+) -> dict[str, Any]:
     return execution(rt, BUILD, scope(BUILD, project, environment), build, build_execution_id)
 
 
-async def list_all_build_executions(rt: Runtime, page_size: int = 20, page_from: str | None = None) -> Response:
+async def list_all_build_executions(
+    rt: Runtime, page_size: int = 20, page_from: str | None = None
+) -> Response:
     """GET /api/v1/builds/executions/."""
     return list_executions(rt, BUILD, None, page_size, page_from)
 
@@ -254,7 +270,12 @@ async def list_project_build_executions(
 
 
 async def list_build_executions(
-    rt: Runtime, project: str, environment: str, build: str, page_size: int = 20, page_from: str | None = None
+    rt: Runtime,
+    project: str,
+    environment: str,
+    build: str,
+    page_size: int = 20,
+    page_from: str | None = None,
 ) -> Response:
     """GET …/builds/by-name/{build}/executions/ (404 for an unknown build)."""
     record = resource(rt, BUILD, scope(BUILD, project, environment), build)
@@ -265,7 +286,9 @@ async def get_build_execution(
     rt: Runtime, project: str, environment: str, build: str, build_execution_id: str
 ) -> Response:
     """GET …/executions/{build_execution_id}/."""
-    return show_execution(rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt))
+    return show_execution(
+        rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt)
+    )
 
 
 async def cancel_build_execution(
@@ -276,10 +299,17 @@ async def cancel_build_execution(
 
 
 async def add_build_execution_commit(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str, body: dict[str, Any]
+    rt: Runtime,
+    project: str,
+    environment: str,
+    build: str,
+    build_execution_id: str,
+    body: dict[str, Any],
 ) -> Response:
     """PUT …/executions/{build_execution_id}/commit."""
-    updated = model.add_commit(_build_execution(project, environment, build, build_execution_id, rt), body)
+    updated = model.add_commit(
+        _build_execution(project, environment, build, build_execution_id, rt), body
+    )
     rt.store.replace(BUILD.execution_kind, updated["id"], updated)
     return show_execution(rt, BUILD, updated)
 
@@ -292,10 +322,17 @@ async def get_build_execution_logs(
 
 
 async def add_build_execution_logs(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str, body: list[str]
+    rt: Runtime,
+    project: str,
+    environment: str,
+    build: str,
+    build_execution_id: str,
+    body: list[str],
 ) -> Response:
     """POST …/executions/{build_execution_id}/logs."""
-    return append_logs(rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt), body)
+    return append_logs(
+        rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt), body
+    )
 
 
 async def retry_build_execution(
@@ -323,36 +360,52 @@ async def list_environment_deployment_jobs(rt: Runtime, project: str, environmen
     return list_resources(rt, DEPLOYMENT_JOB, project, environment)
 
 
-async def add_deployment_job(rt: Runtime, project: str, environment: str, body: dict[str, Any]) -> Response:
+async def add_deployment_job(
+    rt: Runtime, project: str, environment: str, body: dict[str, Any]
+) -> Response:
     """POST …/environments/{environment}/deployment-jobs/."""
     return add(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), body)
 
 
-async def get_deployment_job(rt: Runtime, project: str, environment: str, deployment_job: str) -> Response:
+async def get_deployment_job(
+    rt: Runtime, project: str, environment: str, deployment_job: str
+) -> Response:
     """GET …/deployment-jobs/by-name/{deployment_job}/."""
     where = scope(DEPLOYMENT_JOB, project, environment)
-    return json_response(render(rt, DEPLOYMENT_JOB, resource(rt, DEPLOYMENT_JOB, where, deployment_job)))
+    return json_response(
+        render(rt, DEPLOYMENT_JOB, resource(rt, DEPLOYMENT_JOB, where, deployment_job))
+    )
 
 
 async def update_deployment_job(
     rt: Runtime, project: str, environment: str, deployment_job: str, body: dict[str, Any]
 ) -> Response:
     """PUT …/deployment-jobs/by-name/{deployment_job}/."""
-    return update(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job, body)
+    return update(
+        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job, body
+    )
 
 
-async def delete_deployment_job(rt: Runtime, project: str, environment: str, deployment_job: str) -> Response:
+async def delete_deployment_job(
+    rt: Runtime, project: str, environment: str, deployment_job: str
+) -> Response:
     """DELETE …/deployment-jobs/by-name/{deployment_job}/."""
     return delete(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job)
 
 
-async def trigger_deployment_job(rt: Runtime, project: str, environment: str, deployment_job: str) -> Response:
+async def trigger_deployment_job(
+    rt: Runtime, project: str, environment: str, deployment_job: str
+) -> Response:
     """POST …/deployment-jobs/by-name/{deployment_job}/trigger."""
     return trigger(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job)
 
 
-def _job_execution(project: str, environment: str, job: str, execution_id: str, rt: Runtime) -> dict[str, Any]:
-    return execution(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), job, execution_id)
+def _job_execution(
+    project: str, environment: str, job: str, execution_id: str, rt: Runtime
+) -> dict[str, Any]:
+    return execution(
+        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), job, execution_id
+    )
 
 
 async def list_all_deployment_job_executions(
@@ -370,15 +423,26 @@ async def list_project_deployment_job_executions(
 
 
 async def list_deployment_job_executions(
-    rt: Runtime, project: str, environment: str, deployment_job: str, page_size: int = 20, page_from: str | None = None
+    rt: Runtime,
+    project: str,
+    environment: str,
+    deployment_job: str,
+    page_size: int = 20,
+    page_from: str | None = None,
 ) -> Response:
     """GET …/deployment-jobs/by-name/{deployment_job}/executions/."""
-    record = resource(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job)
+    record = resource(
+        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job
+    )
     return list_executions(rt, DEPLOYMENT_JOB, record["key"], page_size, page_from)
 
 
 async def get_deployment_job_execution(
-    rt: Runtime, project: str, environment: str, deployment_job: str, deployment_job_execution_id: str
+    rt: Runtime,
+    project: str,
+    environment: str,
+    deployment_job: str,
+    deployment_job_execution_id: str,
 ) -> Response:
     """GET …/executions/{deployment_job_execution_id}/."""
     found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
@@ -386,7 +450,11 @@ async def get_deployment_job_execution(
 
 
 async def cancel_deployment_job_execution(
-    rt: Runtime, project: str, environment: str, deployment_job: str, deployment_job_execution_id: str
+    rt: Runtime,
+    project: str,
+    environment: str,
+    deployment_job: str,
+    deployment_job_execution_id: str,
 ) -> Response:
     """POST …/executions/{deployment_job_execution_id}/cancel."""
     found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
@@ -394,7 +462,11 @@ async def cancel_deployment_job_execution(
 
 
 async def get_deployment_job_execution_logs(
-    rt: Runtime, project: str, environment: str, deployment_job: str, deployment_job_execution_id: str
+    rt: Runtime,
+    project: str,
+    environment: str,
+    deployment_job: str,
+    deployment_job_execution_id: str,
 ) -> Response:
     """GET …/executions/{deployment_job_execution_id}/logs."""
     found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
@@ -415,7 +487,11 @@ async def add_deployment_job_execution_logs(
 
 
 async def retry_deployment_job_execution(
-    rt: Runtime, project: str, environment: str, deployment_job: str, deployment_job_execution_id: str
+    rt: Runtime,
+    project: str,
+    environment: str,
+    deployment_job: str,
+    deployment_job_execution_id: str,
 ) -> Response:
     """POST …/executions/{deployment_job_execution_id}/retry."""
     found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
@@ -442,10 +518,14 @@ async def add_pipeline(rt: Runtime, project: str, body: dict[str, Any]) -> Respo
 
 async def get_pipeline(rt: Runtime, project: str, pipeline: str) -> Response:
     """GET …/pipelines/by-name/{pipeline}/."""
-    return json_response(render(rt, PIPELINE, resource(rt, PIPELINE, scope(PIPELINE, project), pipeline)))
+    return json_response(
+        render(rt, PIPELINE, resource(rt, PIPELINE, scope(PIPELINE, project), pipeline))
+    )
 
 
-async def update_pipeline(rt: Runtime, project: str, pipeline: str, body: dict[str, Any]) -> Response:
+async def update_pipeline(
+    rt: Runtime, project: str, pipeline: str, body: dict[str, Any]
+) -> Response:
     """PUT …/pipelines/by-name/{pipeline}/."""
     return update(rt, PIPELINE, scope(PIPELINE, project), pipeline, body)
 
@@ -475,19 +555,33 @@ async def list_pipeline_executions(
     return list_executions(rt, PIPELINE, record["key"], page_size, page_from)
 
 
-async def get_pipeline_execution(rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str) -> Response:
+def _pipeline_execution(
+    project: str, pipeline: str, execution_id: str, rt: Runtime
+) -> dict[str, Any]:
+    return execution(rt, PIPELINE, scope(PIPELINE, project), pipeline, execution_id)
+
+
+async def get_pipeline_execution(
+    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
+) -> Response:
     """GET …/pipelines/by-name/{pipeline}/executions/{pipeline_execution_id}/."""
-    return show_execution(rt, PIPELINE, execution(rt, PIPELINE, scope(PIPELINE, project), pipeline, pipeline_execution_id))
+    return show_execution(
+        rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt)
+    )
 
 
-async def cancel_pipeline_execution(rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str) -> Response:
+async def cancel_pipeline_execution(
+    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
+) -> Response:
     """POST …/executions/{pipeline_execution_id}/cancel."""
-    return cancel(rt, PIPELINE, execution(rt, PIPELINE, scope(PIPELINE, project), pipeline, pipeline_execution_id))
+    return cancel(rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt))
 
 
-async def retry_pipeline_execution(rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str) -> Response:
+async def retry_pipeline_execution(
+    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
+) -> Response:
     """POST …/executions/{pipeline_execution_id}/retry."""
-    return retry(rt, PIPELINE, execution(rt, PIPELINE, scope(PIPELINE, project), pipeline, pipeline_execution_id))
+    return retry(rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt))
 
 
 # -- namespaces and projects ---------------------------------------------------------------------
@@ -550,7 +644,9 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
                 names.append(fixtures.expect(where, entry, "environment", str, None))
             if not all(model.valid_name(n) for n in names):
                 raise fixtures.error(where, "needs a well-formed project (and environment)")
-            body = {k: v for k, v in entry.items() if k not in ("project", "environment", "executions")}
+            body = {
+                k: v for k, v in entry.items() if k not in ("project", "environment", "executions")
+            }
             fixtures.check(where, body, schema)
             record = model.plan_resource(rt.synth, family, tuple(names), body, origin)
             if rt.store.get(family.kind, record["key"]) is not None:
