@@ -22,30 +22,29 @@ from typing import Any
 import httpx
 import orjson
 
-log = logging.getLogger("buildmock.callbacks")
+from buildmock.core.net import is_loopback_host, normalise_host
 
-#: Hosts always allowed besides loopback addresses.
-LOOPBACK_NAMES = frozenset({"localhost"})
+log = logging.getLogger("buildmock.callbacks")
 
 
 def host_allowed(host: str, extra: Iterable[str] = ()) -> bool:
-    """Whether ``host`` is loopback (127.0.0.0/8, ::1, localhost) or listed in ``extra``.
+    """Whether ``host`` is loopback (see :func:`is_loopback_host`) or listed in ``extra``.
 
     An ``extra`` entry is a host name (compared case-insensitively), an IP address or a network
     in CIDR notation.
     """
-    name = host.strip().strip("[]").rstrip(".").lower()
+    name = normalise_host(host)
     if not name:
         return False
+    if is_loopback_host(name):
+        return True
     address: ipaddress.IPv4Address | ipaddress.IPv6Address | None
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
         address = None
-    if name in LOOPBACK_NAMES or (address is not None and address.is_loopback):
-        return True
     for entry in extra:
-        wanted = entry.strip().strip("[]").rstrip(".").lower()
+        wanted = normalise_host(entry)
         if not wanted:
             continue
         if wanted == name:

@@ -32,10 +32,10 @@ from buildmock.contract.safety import (
     allowed_methods,
     check_reachable,
     guarded,
-    is_loopback_host,
     url_host,
 )
 from buildmock.contract.strict import close_responses
+from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
 
 #: Exit codes: the API conforms / drift or failures found / usage error, unreachable server, unusable spec.
@@ -137,7 +137,9 @@ def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str 
     if read_only:
         # The coverage phase also tries undocumented methods on each path; only safe ones here.
         phases = extra.setdefault("phases", {})
-        phases["coverage"] = {"unexpected-methods": sorted(m.lower() for m in SAFE_METHODS - {"HEAD"})}
+        phases["coverage"] = {
+            "unexpected-methods": sorted(m.lower() for m in SAFE_METHODS - {"HEAD"})
+        }
     return make_config(
         phases=options.phases, checks=options.checks, max_examples=options.max_examples, seed=options.seed,
         headers=headers, workers=options.workers, max_time=options.max_time, base_url=base_url, extra=extra,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -13,26 +12,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from buildmock.core.net import is_loopback_host
+
 #: Methods that do not change server state; the only ones sent off loopback without ``--allow-writes``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Classifies a host name as loopback (True) or not; injectable so tests never leave the machine.
 HostClassifier = Callable[[str], bool]
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` names this machine: ``localhost``, ``*.localhost``, 127.0.0.0/8 or ``::1``.
-
-    A pure function of the name: nothing is resolved, so a name that merely resolves to 127.0.0.1 is
-    treated as remote (the safe side).
-    """
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def url_host(url: str) -> str:
