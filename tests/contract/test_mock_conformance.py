@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 import yaml
 
 from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
