@@ -141,23 +141,20 @@ def test_admin_update_round_trip(client: TestClient) -> None:
     assert listed[0]["message"] == "this is an updated message"
 
 
-def test_admin_update_moves_number_and_validates(client: TestClient) -> None:
+def test_admin_update_keeps_the_address_and_validates(client: TestClient) -> None:
     build = create(client)
     create(client)
-    moved = client.put(
-        "/vela/api/v1/admin/build",
-        json={"id": 1, "repo_id": build["repo_id"], "number": 7},
-        headers=H,
-    )
-    assert moved.status_code == 200 and moved.json()["number"] == 7
-    assert client.get(f"{REPO}/builds/1", headers=H).status_code == 404
-    assert get(client, 7)["id"] == 1
-    clash = client.put(
-        "/vela/api/v1/admin/build",
-        json={"id": 1, "repo_id": build["repo_id"], "number": 2},
-        headers=H,
-    )
-    assert clash.status_code == 409
+    for change in ({"number": 7}, {"repo_id": build["repo_id"] + 1}):
+        moved = client.put(
+            "/vela/api/v1/admin/build",
+            json={"id": 1, "repo_id": build["repo_id"], "number": 1, **change},
+            headers=H,
+        )
+        assert moved.status_code == 409
+        assert moved.json() == {
+            "error": "unable to update build 1: repo_id and number cannot be changed"
+        }
+    assert get(client, 1)["id"] == 1
     for field in ("repo_id", "number"):
         body = {"id": 1, "repo_id": 1, "number": 1, field: 0}
         bad = client.put("/vela/api/v1/admin/build", json=body, headers=H)
