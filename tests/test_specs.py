@@ -39,3 +39,22 @@ def test_every_operation_names_a_handler(path: Path) -> None:
 
 def test_all_five_vendors_have_specs() -> None:
     assert {p.stem for p in SPECS} == set(KNOWN)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> object:
+    keys = [key.value for key, _ in node.value]
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    assert not duplicated, f"duplicate keys {duplicated} at line {node.start_mark.line + 1}"
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_spec_has_no_duplicate_keys(path: Path) -> None:
+    yaml.load(path.read_text(), Loader=_StrictLoader)
