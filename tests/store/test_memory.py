@@ -82,3 +82,24 @@ def test_open_store_knows_memory_only() -> None:
         open_store("redis://localhost", "x")
     with pytest.raises(ValueError):
         MemoryStore(cap=0)
+
+
+def test_scan_where_uses_an_index_kept_up_to_date() -> None:
+    store = MemoryStore(cap=4)
+    for i in range(6):
+        store.insert("build", str(i), {"i": i, "p": "a" if i % 2 else "b", "t": [i % 3]})
+    # 0 and 1 were evicted; the index (built here) sees only what the table holds.
+    assert [r["i"] for _, r in store.scan("build", where={"p": "a"})] == [5, 3]
+    store.insert("build", "6", {"i": 6, "p": "a", "t": [0]})  # evicts 2
+    store.insert("build", "3", {"i": 33, "p": "b", "t": [0]})  # re-insert moves 3 to b
+    assert [r["i"] for _, r in store.scan("build", where={"p": "a"})] == [6, 5]
+    assert [r["i"] for _, r in store.scan("build", where={"p": "b"})] == [33, 4]
+    assert store.replace("build", "4", {"i": 4, "p": "a", "t": [1]})
+    assert [r["i"] for _, r in store.scan("build", where={"p": "a"})] == [6, 5, 4]
+    assert store.delete("build", "5")
+    assert [r["i"] for _, r in store.scan("build", where={"p": "a", "t": [0]})] == [6]
+    seq = next(store.scan("build", where={"p": "a"}))[0]
+    assert [r["i"] for _, r in store.scan("build", where={"p": "a"}, before=seq)] == [4]
+    assert [r["i"] for _, r in store.scan("build", where={"p": "zz"})] == []
+    store.clear()
+    assert list(store.scan("build", where={"p": "a"})) == []

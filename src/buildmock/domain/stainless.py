@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from buildmock.core import ids
 from buildmock.core.errors import ApiError
-from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.core.lifecycle import Lifecycle
 from buildmock.synth.factory import Synth, iso
 
 TARGETS = (
@@ -119,9 +120,7 @@ def plan_build(
     build_id = synth.token(ids.BASE32, 26, "bui_")
     victim = synth.choice(targets)
     planned = {
-        name: _plan_target(
-            synth, project, name, now, speed, branch, _conclusions(outcome, name == victim)
-        )
+        name: _plan_target(synth, name, now, speed, _conclusions(outcome, name == victim))
         for name in targets
     }
     return {
@@ -139,16 +138,7 @@ def plan_build(
 
 def draw_outcome(synth: Synth) -> str:
     """The outcome of a build nobody forced: mostly success."""
-    roll = synth.uniform(0, 1)
-    return (
-        "success"
-        if roll < 0.8
-        else "failure"
-        if roll < 0.92
-        else "warning"
-        if roll < 0.97
-        else "error"
-    )
+    return synth.weighted((("success", 0.8), ("failure", 0.12), ("warning", 0.05), ("error", 0.03)))
 
 
 def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
@@ -164,150 +154,196 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
 
 def _plan_target(
     synth: Synth,
-    project: Project,
     target: str,
     start: float,
     speed: float,
-    branch: str,
     conclusions: tuple[str, str],
 ) -> dict[str, Any]:
+    """A target's record: its own timeline and the few drawn values its steps are derived from.
+
+    The commit and check timelines, URLs and repos follow from these at read time
+    (:func:`_steps`), so a stored build stays small (about 1 kB a target) and the store's cap
+    bounds memory well below the issue's 200 MB.
+    """
     commit_conclusion, test_conclusion = conclusions
     generated = commit_conclusion in GENERATED
     scale = {phase: synth.uniform(0.7, 1.3) for phase in TARGET.phases}
     timeline = TARGET.plan(
         start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
     )
-    codegen_at = timeline.entered("codegen", float("inf")) or start
-    postgen_at = timeline.entered("postgen", float("inf"))
-    done_at = timeline.end
-    commit_marks = [
+    runs = tuple(synth.integer(10**9, 10**10 - 1) for _ in CHECKS)
+    sha = synth.sha()
+    merge_pr = None
+    if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
+        merge_pr = synth.integer(1, 900)
+    return {
+        "marks": timeline.marks,
+        "conclusion": commit_conclusion,
+        "test": test_conclusion,
+        "sha": sha,
+        "runs": runs,
+        "merge_pr": merge_pr,
+    }
+
+
+def _entered(marks: Sequence[Sequence[Any]], state: str) -> float | None:
+    for name, at in marks:
+        if name == state:
+            return float(at)
+    return None
+
+
+def _steps(target: dict[str, Any]) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+    """The commit step's timeline and each check's ``(timeline, conclusion)`` of a target."""
+    marks = target["marks"]
+    start = float(marks[0][1])
+    codegen_at = _entered(marks, "codegen") or start
+    postgen_at = _entered(marks, "postgen")
+    done_at = float(marks[-1][1])
+    commit = [
         ("not_started", start),
         ("queued", (start + codegen_at) / 2),
         ("in_progress", codegen_at),
         ("completed", postgen_at or done_at),
     ]
-    repo = f"{project.name}-{target}"
     checks: dict[str, Any] = {}
     for index, check in enumerate(CHECKS):
         if postgen_at is None:
-            marks = [("not_started", start), ("completed", done_at)]
-            conclusion = "skipped"
-        else:
-            span = done_at - postgen_at
-            finish = postgen_at + span * (index + 2) / (len(CHECKS) + 1)
-            marks = [
+            checks[check] = ([("not_started", start), ("completed", done_at)], "skipped")
+            continue
+        span = done_at - postgen_at
+        finish = postgen_at + span * (index + 2) / (len(CHECKS) + 1)
+        checks[check] = (
+            [
                 ("not_started", start),
                 ("queued", postgen_at),
                 ("in_progress", postgen_at + span * 0.1 * (index + 1)),
                 ("completed", finish),
-            ]
-            conclusion = test_conclusion if check == "test" else "success"
-        checks[check] = {
-            "marks": Timeline(tuple(marks)).to_json(),
-            "conclusion": conclusion,
-            "url": f"https://github.com/{project.org}/{repo}/actions/runs/{synth.integer(10**9, 10**10 - 1)}",
-        }
-    sha = synth.sha()
-    merge_pr = None
-    if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
-        merge_pr = {"number": synth.integer(1, 900), "repo": {"name": repo, "owner": project.org}}
-    return {
-        "marks": timeline.to_json(),
-        "commit": {
-            "marks": Timeline(tuple(commit_marks)).to_json(),
-            "conclusion": commit_conclusion,
-            "commit": None
-            if commit_conclusion not in GENERATED
-            else {
-                "repo": {"branch": branch, "name": repo, "owner": project.org},
-                "sha": sha,
-            },
-            "merge_conflict_pr": merge_pr,
-        },
-        "install_url": f"https://pkg.stainless.com/s/{repo}/{sha}" if generated else None,
-        "checks": checks,
-    }
+            ],
+            target["test"] if check == "test" else "success",
+        )
+    return commit, checks
 
 
-def _step(step: dict[str, Any], now: float, completed: dict[str, Any]) -> dict[str, Any]:
-    status = Timeline.from_json(step["marks"]).state_at(now)
+def _state(marks: Sequence[Sequence[Any]], now: float) -> str:
+    """``Timeline.state_at`` over a stored timeline, without building a ``Timeline`` on every read."""
+    current = marks[0][0]
+    for state, at in marks:
+        if at > now:
+            break
+        current = state
+    return str(current)
+
+
+def _status(
+    marks: Sequence[Sequence[Any]], now: float, completed: dict[str, Any]
+) -> dict[str, Any]:
+    status = _state(marks, now)
     return (
         {"status": status, "completed": completed} if status == "completed" else {"status": status}
     )
 
 
-def render_target(target: dict[str, Any], now: float) -> dict[str, Any]:
-    """One ``BuildTarget`` as it stands at ``now``."""
-    commit = target["commit"]
+def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The generated SDK commit of target ``name`` (``None`` if code generation failed)."""
+    target = record["targets"][name]
+    if target["conclusion"] not in GENERATED:
+        return None
+    repo = f"{record['project']}-{name}"
+    return {
+        "repo": {"branch": record["branch"], "name": repo, "owner": record["org"]},
+        "sha": target["sha"],
+    }
+
+
+def render_target(record: dict[str, Any], name: str, now: float) -> dict[str, Any]:
+    """One ``BuildTarget`` of a build as it stands at ``now``."""
+    target = record["targets"][name]
+    org, repo = record["org"], f"{record['project']}-{name}"
+    commit_marks, checks = _steps(target)
+    merge_pr = target["merge_pr"]
+    commit = _status(
+        commit_marks,
+        now,
+        {
+            "commit": output_commit(record, name),
+            "conclusion": target["conclusion"],
+            "merge_conflict_pr": None
+            if merge_pr is None
+            else {"number": merge_pr, "repo": {"name": repo, "owner": org}},
+        },
+    )
+    generated = target["conclusion"] in GENERATED
     body: dict[str, Any] = {
         "object": "build_target",
-        "status": Timeline.from_json(target["marks"]).state_at(now),
-        "install_url": None,
-        "commit": _step(
-            commit,
-            now,
-            {
-                "commit": commit["commit"],
-                "conclusion": commit["conclusion"],
-                "merge_conflict_pr": commit["merge_conflict_pr"],
-            },
-        ),
+        "status": _state(target["marks"], now),
+        "install_url": f"https://pkg.stainless.com/s/{repo}/{target['sha']}"
+        if generated and commit["status"] == "completed"
+        else None,
+        "commit": commit,
     }
-    if body["commit"]["status"] == "completed":
-        body["install_url"] = target["install_url"]
-    for name, check in target["checks"].items():
-        body[name] = _step(check, now, {"conclusion": check["conclusion"], "url": check["url"]})
+    for (check, (marks, conclusion)), run in zip(checks.items(), target["runs"], strict=True):
+        url = f"https://github.com/{org}/{repo}/actions/runs/{run}"
+        body[check] = _status(marks, now, {"conclusion": conclusion, "url": url})
     return body
+
+
+def _all_marks(record: dict[str, Any]) -> Iterator[Sequence[Sequence[Any]]]:
+    for target in record["targets"].values():
+        commit, checks = _steps(target)
+        yield target["marks"]
+        yield commit
+        for marks, _ in checks.values():
+            yield marks
 
 
 def last_change(record: dict[str, Any], now: float) -> float:
     """When anything in the build last changed, as of ``now``."""
     latest = record["created_at"]
-    for target in record["targets"].values():
-        for marks in (
-            target["marks"],
-            target["commit"]["marks"],
-            *(c["marks"] for c in target["checks"].values()),
-        ):
-            for _, at in marks:
-                if latest < at <= now:
-                    latest = at
+    for marks in _all_marks(record):
+        for _, at in marks:
+            if latest < at <= now:
+                latest = at
     return float(latest)
+
+
+def change_times(record: dict[str, Any]) -> tuple[float, ...]:
+    """Every time at which the build's rendering changes, sorted: it is constant in between."""
+    return tuple(sorted({float(at) for marks in _all_marks(record) for _, at in marks}))
 
 
 def is_done(record: dict[str, Any], now: float) -> bool:
     """Whether every target is completed."""
-    return all(Timeline.from_json(t["marks"]).end <= now for t in record["targets"].values())
+    return all(t["marks"][-1][1] <= now for t in record["targets"].values())
 
 
 def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``Build`` object as Stainless would send it at ``now``."""
-    targets = record["targets"]
-    done = is_done(record, now)
+    changed = last_change(record, now)
     return {
         "id": record["id"],
         "config_commit": record["config_commit"],
         "created_at": iso(record["created_at"]),
-        "updated_at": iso(last_change(record, now)),
+        "updated_at": iso(changed),
         "documented_spec": {
             "type": "url",
             "url": f"https://storage.stainless.com/specs/{record['project']}/{record['config_commit'][:12]}.yml",
-            "expires": iso(last_change(record, now) + 3600),
+            "expires": iso(changed + 3600),
         }
-        if done
+        if is_done(record, now)
         else None,
         "object": "build",
         "org": record["org"],
         "project": record["project"],
-        "targets": {name: render_target(targets[name], now) for name in targets},
+        "targets": {name: render_target(record, name, now) for name in record["targets"]},
     }
 
 
 def target_completed(record: dict[str, Any], target: str, now: float) -> bool:
     """Whether ``target`` finished code generation successfully by ``now``."""
     planned = record["targets"][target]
-    commit = Timeline.from_json(planned["commit"]["marks"])
-    return commit.state_at(now) == "completed" and planned["commit"]["conclusion"] in GENERATED
+    commit, _ = _steps(planned)
+    return _state(commit, now) == "completed" and planned["conclusion"] in GENERATED
 
 
 def diagnostics(synth: Synth, record: dict[str, Any]) -> list[dict[str, Any]]:

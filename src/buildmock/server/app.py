@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +16,25 @@ from connexion.exceptions import ProblemException
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
 from buildmock.server import errors
-from buildmock.server.middleware import VendorAuthMiddleware
+from buildmock.server.middleware import (
+    VALIDATOR_MAP,
+    CachedRequestValidationMiddleware,
+    LeanSwaggerUIMiddleware,
+    OnceApi,
+    VendorAuthMiddleware,
+)
 from buildmock.server.mock import BuildMock
-from buildmock.settings import Settings
+from buildmock.settings import SPECS_DIR, Settings
 from buildmock.vendors.base import Headers
 
 log = logging.getLogger("buildmock")
@@ -37,14 +43,16 @@ CONTROL_SPEC = Path(__file__).with_name("control.yaml")
 CONTROL_PREFIX = "__buildmock"
 
 # Connexion's default stack minus security (vendors authenticate in their own way) and response
-# validation (responses are proven valid by the Schemathesis suite, not checked on the hot path).
+# validation (responses are proven valid by the Schemathesis suite, not checked on the hot path);
+# the Swagger UI and request validation middlewares are Connexion's, with the work they repeated on
+# every request done once (middleware.py; profiles in bench/RESULTS.md).
 MIDDLEWARES = [
     ServerErrorMiddleware,
     ExceptionMiddleware,
-    SwaggerUIMiddleware,
+    LeanSwaggerUIMiddleware,
     RoutingMiddleware,
     VendorAuthMiddleware,
-    RequestValidationMiddleware,
+    CachedRequestValidationMiddleware,
     LifespanMiddleware,
     ContextMiddleware,
 ]
@@ -69,6 +77,27 @@ def _resolver(module: str, target: Any) -> Resolver:
             return bind(operation_id)
 
     return BoundResolver()
+
+
+@contextmanager
+def _validated_by_tests(trusted: bool) -> Iterator[None]:
+    """Skip Connexion's start-up re-validation of the bundled specs (half a second for five).
+
+    ``tests/test_specs.py`` validates every bundled spec and the Schemathesis suite proves the mock
+    against it; specs from any other ``--specs`` directory are still validated by Connexion.
+    """
+    if not trusted:
+        yield
+        return
+    own = OpenAPISpecification.__dict__.get("_validate_spec")
+    setattr(OpenAPISpecification, "_validate_spec", classmethod(lambda cls, spec: None))  # noqa: B010
+    try:
+        yield
+    finally:
+        if own is None:
+            delattr(OpenAPISpecification, "_validate_spec")
+        else:
+            setattr(OpenAPISpecification, "_validate_spec", own)  # noqa: B010
 
 
 def _auth_check(
@@ -108,18 +137,24 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
         "buildmock",
         middlewares=[auth if m is VendorAuthMiddleware else m for m in MIDDLEWARES],
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        validator_map=VALIDATOR_MAP,
     )
-    for name, runtime in mock.runtimes.items():
-        app.add_api(
-            mock.specs[name],
-            base_path=f"/{name}",
-            name=name,
-            resolver=_resolver(f"buildmock.vendors.{name}", runtime),
-            pythonic_params=True,
-            validate_responses=False,
-            strict_validation=False,
-        )
-    control = yaml.safe_load(CONTROL_SPEC.read_text())
+    # Handlers decorated once per operation rather than on every request (see middleware.py).
+    app._middleware_app.api_cls = OnceApi
+    with _validated_by_tests(settings.specs.resolve() == SPECS_DIR.resolve()):
+        for name, runtime in mock.runtimes.items():
+            app.add_api(
+                mock.specs[name],
+                base_path=f"/{name}",
+                name=name,
+                resolver=_resolver(f"buildmock.vendors.{name}", runtime),
+                pythonic_params=True,
+                validate_responses=False,
+                strict_validation=False,
+            )
+    control = yaml.load(
+        CONTROL_SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
     app.add_api(
         control,
         base_path=f"/{CONTROL_PREFIX}",

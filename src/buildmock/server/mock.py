@@ -17,6 +17,9 @@ from buildmock.vendors import Runtime, available, load
 
 log = logging.getLogger("buildmock")
 
+#: libyaml's loader when PyYAML has it (ten times faster on the specs: start-up), else PyYAML's.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class BuildMock:
     """Holds every vendor's runtime; ``reset`` returns all of it to the seeded initial state."""
@@ -33,7 +36,8 @@ class BuildMock:
                 )
             names = [n for n in names if n in settings.apis]
         self.specs: dict[str, dict[str, Any]] = {
-            name: yaml.safe_load((settings.specs / f"{name}.yaml").read_text()) for name in names
+            name: yaml.load((settings.specs / f"{name}.yaml").read_text(), Loader=_YAML_LOADER)
+            for name in names
         }
         self.runtimes: dict[str, Runtime] = {
             name: Runtime(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib.util
 import logging
 import sys
 import time
@@ -30,6 +32,19 @@ def banner(settings: Settings, apis: list[str], started: float) -> str:
     return "\n".join(lines)
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections while serving.
+
+    Everything built at start-up (specs, Connexion's operations, Faker's data) is moved out of the
+    collector's sight, and young collections run every 10 000 allocations instead of 700: records
+    and responses are freed by reference counting anyway. Profiled, this took a quarter off the
+    cost of a create (bench/RESULTS.md).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
+
+
 def serve(settings: Settings) -> int:
     """Serve until interrupted; returns the exit code (2 if the app cannot be built)."""
     started = time.perf_counter()
@@ -41,6 +56,7 @@ def serve(settings: Settings) -> int:
     except (FixtureError, ValueError) as exc:
         print(f"buildmock: error: {exc}", file=sys.stderr)
         return 2
+    tune_gc()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -48,6 +64,9 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
     )
     server = uvicorn.Server(config)
     apis = list(app.mock.runtimes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 Record = dict[str, Any]
@@ -32,9 +32,15 @@ class Store(Protocol):
         ...
 
     def scan(
-        self, kind: str, *, newest_first: bool = True, before: int | None = None
+        self,
+        kind: str,
+        *,
+        newest_first: bool = True,
+        before: int | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Iterator[tuple[int, Record]]:
-        """Iterate ``(sequence, record)`` pairs, optionally only those older than ``before``."""
+        """Iterate ``(sequence, record)`` pairs, optionally only those older than ``before`` and
+        those whose top-level fields equal ``where`` (a backend may index them)."""
         ...
 
     def next_value(self, counter: str) -> int:

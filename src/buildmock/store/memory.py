@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
 
 from buildmock.store.base import Record
 
@@ -13,7 +14,12 @@ DEFAULT_CAP = 10_000
 
 
 class MemoryStore:
-    """Records in ordered dicts; past ``cap`` records of a kind the oldest one is evicted."""
+    """Records in ordered dicts; past ``cap`` records of a kind the oldest one is evicted.
+
+    ``scan(..., where={field: value})`` is served from an index on ``field`` (built on the first
+    such scan of the kind, then kept up to date by every write): listing one project's builds
+    touches only that project's records, not the whole (capped) table.
+    """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         if cap < 1:
@@ -23,6 +29,8 @@ class MemoryStore:
         self._kinds: dict[str, OrderedDict[str, tuple[int, Record]]] = {}
         self._counters: dict[str, int] = {}
         self._evicted: dict[str, int] = {}
+        # kind -> field -> value -> keys in insertion (= sequence) order
+        self._indexes: dict[str, dict[str, dict[Hashable, dict[str, None]]]] = {}
 
     def _table(self, kind: str) -> OrderedDict[str, tuple[int, Record]]:
         table = self._kinds.get(kind)
@@ -35,10 +43,14 @@ class MemoryStore:
         with self._lock:
             table = self._table(kind)
             seq = self._counters[f"seq:{kind}"] = self._counters.get(f"seq:{kind}", 0) + 1
-            table.pop(key, None)
+            old = table.pop(key, None)
+            if old is not None:
+                self._unindex(kind, key, old[1])
             table[key] = (seq, record)
+            self._index(kind, key, record)
             while len(table) > self.cap:
-                table.popitem(last=False)
+                gone, (_, dropped) = table.popitem(last=False)
+                self._unindex(kind, gone, dropped)
                 self._evicted[kind] = self._evicted.get(kind, 0) + 1
             return seq
 
@@ -48,7 +60,13 @@ class MemoryStore:
             table = self._table(kind)
             if key not in table:
                 return False
-            table[key] = (table[key][0], record)
+            seq, old = table[key]
+            for field in self._indexes.get(kind, {}):
+                if _value(old, field) != _value(record, field):
+                    # The record moves to another group at its old place: rebuild on next use.
+                    del self._indexes[kind][field]
+                    break
+            table[key] = (seq, record)
             return True
 
     def get(self, kind: str, key: str) -> Record | None:
@@ -60,14 +78,36 @@ class MemoryStore:
     def delete(self, kind: str, key: str) -> bool:
         """Remove a record."""
         with self._lock:
-            return self._table(kind).pop(key, None) is not None
+            old = self._table(kind).pop(key, None)
+            if old is None:
+                return False
+            self._unindex(kind, key, old[1])
+            return True
 
     def scan(
-        self, kind: str, *, newest_first: bool = True, before: int | None = None
+        self,
+        kind: str,
+        *,
+        newest_first: bool = True,
+        before: int | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Iterator[tuple[int, Record]]:
-        """Iterate a snapshot of the records of ``kind``."""
+        """Iterate a snapshot of the records of ``kind`` (only those whose fields equal ``where``)."""
         with self._lock:
-            entries = list(self._table(kind).values())
+            table = self._table(kind)
+            if where:
+                field, value = next(iter(where.items()))
+                keys = list(self._group(kind, field, value))
+                entries = [table[k] for k in keys]
+                rest = {f: v for f, v in where.items() if f != field}
+                if rest:
+                    entries = [
+                        e
+                        for e in entries
+                        if all(_value(e[1], f) == _hashable(v) for f, v in rest.items())
+                    ]
+            else:
+                entries = list(table.values())
         if newest_first:
             entries.reverse()
         for seq, record in entries:
@@ -96,3 +136,38 @@ class MemoryStore:
             self._kinds.clear()
             self._counters.clear()
             self._evicted.clear()
+            self._indexes.clear()
+
+    # -- secondary indexes (for ``scan(where=...)``) ---------------------------------------
+
+    def _group(self, kind: str, field: str, value: Any) -> dict[str, None]:
+        """The keys of ``kind`` whose ``field`` is ``value``, in sequence order (lock held)."""
+        fields = self._indexes.setdefault(kind, {})
+        index = fields.get(field)
+        if index is None:
+            index = fields[field] = {}
+            for key, (_, record) in self._table(kind).items():
+                index.setdefault(_value(record, field), {})[key] = None
+        return index.get(_hashable(value), {})
+
+    def _index(self, kind: str, key: str, record: Record) -> None:
+        for field, index in self._indexes.get(kind, {}).items():
+            index.setdefault(_value(record, field), {})[key] = None
+
+    def _unindex(self, kind: str, key: str, record: Record) -> None:
+        for field, index in self._indexes.get(kind, {}).items():
+            value = _value(record, field)
+            group = index.get(value)
+            if group is not None:
+                group.pop(key, None)
+                if not group:
+                    del index[value]
+
+
+def _hashable(value: Any) -> Hashable:
+    """An index key for any JSON value (lists and objects by their repr)."""
+    return value if isinstance(value, Hashable) else repr(value)
+
+
+def _value(record: Record, field: str) -> Hashable:
+    return _hashable(record.get(field))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +72,60 @@ def json_response(
     return Response(
         orjson.dumps(body), status, headers=dict(headers or {}), media_type="application/json"
     )
+
+
+def raw_json_response(
+    body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response whose body is already encoded (e.g. by :class:`RenderCache`)."""
+    return Response(body, status, headers=dict(headers or {}), media_type="application/json")
+
+
+class RenderCache:
+    """Encoded renderings of stored records, reused while a rendering cannot have changed.
+
+    A record's rendering depends on ``now`` only through its timelines, so it is constant between
+    two consecutive mark times; ``changes(record)`` lists those times. An entry is reused while the
+    same record object is asked for within the same interval, so the bytes are exactly what
+    rendering afresh would give. At most ``size`` entries are kept (oldest dropped first).
+    """
+
+    def __init__(
+        self,
+        render: Callable[[Record, float], Any],
+        changes: Callable[[Record], Sequence[float]],
+        size: int = 4096,
+    ) -> None:
+        self._render = render
+        self._changes = changes
+        self._size = size
+        # key -> (record, change times, valid from, valid until, encoded rendering)
+        self._entries: OrderedDict[str, tuple[Record, Sequence[float], float, float, bytes]] = (
+            OrderedDict()
+        )
+
+    def encoded(self, key: str, record: Record, now: float) -> bytes:
+        """``orjson.dumps(render(record, now))``, from the cache when still valid."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is record and entry[2] <= now < entry[3]:
+            return entry[4]
+        times = entry[1] if entry is not None and entry[0] is record else self._changes(record)
+        index = bisect_right(times, now)
+        low = times[index - 1] if index else float("-inf")
+        high = times[index] if index < len(times) else float("inf")
+        body = orjson.dumps(self._render(record, now))
+        self._entries[key] = (record, times, low, high, body)
+        if entry is None and len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return body
+
+    def fragment(self, key: str, record: Record, now: float) -> orjson.Fragment:
+        """The encoded rendering, to embed in a larger body with ``orjson.dumps``."""
+        return orjson.Fragment(self.encoded(key, record, now))
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
 
 
 def text_response(

@@ -13,6 +13,7 @@ from buildmock.domain import stainless as model
 from buildmock.server.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     check_bearer,
@@ -21,6 +22,7 @@ from buildmock.vendors.base import (
     json_response,
     page,
     preferred_outcome,
+    raw_json_response,
     register,
 )
 
@@ -86,6 +88,14 @@ def stored(rt: Runtime, build_id: str) -> dict[str, Any]:
     return record
 
 
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded builds (rebuilt after a reset)."""
+    cache = rt.services.get("renderings")
+    if cache is None:
+        cache = rt.services["renderings"] = RenderCache(model.render_build, model.change_times)
+    return cache
+
+
 def forced_outcome() -> str | None:
     """The outcome asked for with ``Prefer: outcome=…``."""
     return preferred_outcome(request.headers, model.OUTCOMES)
@@ -102,7 +112,7 @@ async def create_build(rt: Runtime, body: dict[str, Any]) -> Response:
 
 async def retrieve_build(rt: Runtime, build_id: str) -> Response:
     """GET /v0/builds/{buildId}."""
-    return json_response(model.render_build(stored(rt, build_id), rt.now()))
+    return raw_json_response(renderings(rt).encoded(build_id, stored(rt, build_id), rt.now()))
 
 
 async def list_builds(
@@ -117,17 +127,17 @@ async def list_builds(
     name = globals()["project"](rt, project).name
 
     def keep(r: dict[str, Any]) -> bool:
-        return (
-            r["project"] == name
-            and (branch is None or r["branch"] == branch)
-            and (revision is None or revision in (r["revision"], r["config_commit"]))
+        return (branch is None or r["branch"] == branch) and (
+            revision is None or revision in (r["revision"], r["config_commit"])
         )
 
     before = decode_cursor(cursor) if cursor else None
-    records, more = page(rt.store.scan(KIND, before=before), limit, keep)
+    builds = rt.store.scan(KIND, before=before, where={"project": name})
+    records, more = page(builds, limit, keep)
     now = rt.now()
+    cache = renderings(rt)
     body: dict[str, Any] = {
-        "data": [model.render_build(r, now) for r in records],
+        "data": [cache.fragment(r["id"], r, now) for r in records],
         "has_more": more is not None,
     }
     if more is not None:
@@ -189,7 +199,9 @@ async def retrieve_build_target_output(
         raise ApiError(404, f"no git output of type {type_}: only type=source has one")
     if type_ == "wheel" and target != "python":
         raise ApiError(404, f"no wheel output for target {target}: only python has one")
-    commit = record["targets"][target]["commit"]["commit"]
+    commit = model.output_commit(record, target)
+    if commit is None:  # target_completed() above already refused a failed code generation
+        raise ApiError(404, f"target {target} of build {build_id} has no outputs")
     if output == "git":
         token = rt.synth.derive("token", build_id, target).token(
             "ABCDEFabcdef0123456789", 36, "ghs_"
