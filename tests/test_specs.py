@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from buildmock.settings import SPECS_DIR
@@ -58,3 +60,42 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_spec_has_no_duplicate_keys(path: Path) -> None:
     yaml.load(path.read_text(), Loader=_StrictLoader)
+
+
+def _examples(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+    """Every response/request example with the schema it illustrates: (where, schema, value)."""
+    found = []
+    named = (spec.get("components") or {}).get("examples") or {}
+    for route, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            media_types = [
+                ("request", m)
+                for m in ((operation.get("requestBody") or {}).get("content") or {}).values()
+            ]
+            for code, response in operation.get("responses", {}).items():
+                media_types += [(code, m) for m in (response.get("content") or {}).values()]
+            for where, media in media_types:
+                if "schema" not in media:
+                    continue
+                values = [media["example"]] if "example" in media else []
+                for example in (media.get("examples") or {}).values():
+                    ref = example.get("$ref", "")
+                    values.append(
+                        named[ref.rsplit("/", 1)[-1]]["value"] if ref else example["value"]
+                    )
+                found += [(f"{method.upper()} {route} {where}", media["schema"], v) for v in values]
+    return found
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_examples_fit_their_schemas(path: Path) -> None:
+    spec = yaml.safe_load(path.read_text())
+    problems = []
+    for where, schema, value in _examples(spec):
+        validator = OAS30Validator({**spec, **schema})
+        errors = list(validator.iter_errors(value))
+        if errors:
+            problems.append(f"{where}: {errors[0].message[:200]}")
+    assert not problems, "\n".join(problems)
