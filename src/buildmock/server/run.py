@@ -24,10 +24,10 @@ def banner(settings: Settings, apis: list[str], started: float) -> str:
         f"buildmock {__version__} ready in {time.perf_counter() - started:.2f}s "
         f"(seed {settings.seed}, clock {settings.clock}, speed {settings.speed:g})"
     ]
+    width = max((len(f"{base}/{name}") for name in apis), default=0)
     for name in apis:
-        lines.append(
-            f"  {name:<10} {base}/{name}   ui {base}/{name}/ui/   spec {base}/{name}/openapi.json"
-        )
+        root = f"{base}/{name}"
+        lines.append(f"  {name:<10} {root:<{width}}   ui {root}/ui/   spec {root}/openapi.json")
     lines.append(f"  {'control':<10} {base}/__buildmock/  (health, state, reset, clock/advance)")
     return "\n".join(lines)
 
