@@ -11,8 +11,20 @@ HEX = "0123456789abcdef"
 
 
 def draw(rng: random.Random, alphabet: str, length: int) -> str:
-    """``length`` characters of ``alphabet`` from ``rng``."""
-    return "".join(rng.choices(alphabet, k=length))
+    """``length`` characters of ``alphabet`` from ``rng``, uniformly.
+
+    One big random integer written in base ``len(alphabet)``: several times faster than drawing
+    character by character, which dominated the cost of creating a build.
+    """
+    if alphabet == HEX:
+        return format(rng.getrandbits(4 * length), f"0{length}x")
+    size = len(alphabet)
+    value = rng.randrange(size**length)
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, size)
+        chars.append(alphabet[digit])
+    return "".join(chars)
 
 
 def prefixed(rng: random.Random, prefix: str, alphabet: str, length: int) -> str:
