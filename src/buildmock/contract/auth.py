@@ -8,9 +8,16 @@ from typing import Any
 #: Default token pinned on an in-process mock (``Settings(token=...)``) for a contract run.
 MOCK_TOKEN = "buildmock-contract-token"
 
+#: The org a contract run acts as on the Nuon mock.
+MOCK_NUON_ORG = "orgbuildmockcontract000000"
+
 #: Vendors whose mock credentials are not plain bearer / API-key headers: name -> token -> headers.
 MOCK_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
     "stainless": lambda token: {"Authorization": f"Bearer {token}"},
+    # Nuon: a bearer token and a well-formed org id (an ill-formed one is a 403).
+    "nuon": lambda token: {"Authorization": f"Bearer {token}", "X-Nuon-Org-ID": MOCK_NUON_ORG},
+    # Cocktail: the gateway's numeric user and workspace ids and a role; there is no token.
+    "cocktail": lambda token: {"user-id": "1", "user-role": "ADMIN", "user-workspace": "1"},
 }
 
 
