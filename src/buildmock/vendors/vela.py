@@ -280,28 +280,26 @@ async def approve_build(rt: Runtime, org: str, repo: str, build: int) -> Respons
 # -- fixtures ----------------------------------------------------------------------------------
 
 
+def _fixture_repo(
+    fixtures: FixtureContext, where: str, entry: dict[str, Any], key: str
+) -> tuple[str, str]:
+    """The ``org`` and repo name (under ``key``) of a fixture entry, both well-formed."""
+    org, name = entry.get("org"), entry.get(key)
+    if not (isinstance(org, str) and isinstance(name, str)):
+        raise fixtures.error(where, f"needs a well-formed `org` and `{key}`")
+    if not (model.valid_name(org) and model.valid_name(name)):
+        raise fixtures.error(where, f"needs a well-formed `org` and `{key}`")
+    return org, name
+
+
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
     """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, state)."""
     for where, entry in fixtures.items("repos"):
-        org, name = entry.get("org"), entry.get("name")
-        if not (
-            isinstance(org, str)
-            and isinstance(name, str)
-            and model.valid_name(org)
-            and model.valid_name(name)
-        ):
-            raise fixtures.error(where, "needs a well-formed `org` and `name`")
+        org, name = _fixture_repo(fixtures, where, entry, "name")
         repo_id(rt, org, name, create=True)
     origin = rt.now()
     for where, entry in fixtures.items("builds"):
-        org, name = entry.get("org"), entry.get("repo")
-        if not (
-            isinstance(org, str)
-            and isinstance(name, str)
-            and model.valid_name(org)
-            and model.valid_name(name)
-        ):
-            raise fixtures.error(where, "needs a well-formed `org` and `repo`")
+        org, name = _fixture_repo(fixtures, where, entry, "repo")
         fields = {
             k: v
             for k, v in entry.items()
