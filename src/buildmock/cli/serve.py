@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 from buildmock.server.run import serve
 from buildmock.settings import Settings
-
-
-def _env(name: str) -> str | None:
-    return os.environ.get(f"BUILDMOCK_{name}")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
