@@ -38,6 +38,7 @@ class Settings:
     cap: int = 10_000
     callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
+    fast_path: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,6 +77,8 @@ def _parse(name: str, raw: str) -> Any:
         return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
     if name in ("fixtures", "specs"):
         return Path(raw) if raw.strip().lower() not in ("", "none", "off") else None
+    if name == "fast_path":
+        return raw.strip().lower() not in ("0", "false", "no", "off", "")
     if name == "token":
         return raw or None
     return raw

@@ -64,6 +64,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
+    p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="send every request through Connexion's full middleware stack instead of answering "
+        "valid vendor requests directly (same answers, slower; for comparison and debugging)",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -81,6 +87,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "cap": args.cap,
         "callback_allow": tuple(args.callback_allow) if args.callback_allow else None,
         "log_level": args.log_level,
+        "fast_path": False if args.no_fast_path else None,
     }
     settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):

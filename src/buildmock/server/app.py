@@ -22,10 +22,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
-from buildmock.server import errors
+from buildmock.server import errors, fastpath
+from buildmock.server.fastpath import FastPath
 from buildmock.server.middleware import (
     VALIDATOR_MAP,
     CachedRequestValidationMiddleware,
@@ -110,14 +111,22 @@ def _auth_check(
 
 
 class BuildMockApp:
-    """The ASGI app ``create_app`` returns: Connexion underneath, the mock's state on ``.mock``."""
+    """The ASGI app ``create_app`` returns: Connexion underneath, the mock's state on ``.mock``.
 
-    def __init__(self, mock: BuildMock, connexion_app: AsyncApp) -> None:
+    With ``settings.fast_path`` (the default) requests go through :class:`FastPath` first, which
+    answers the ones Connexion would hand straight to a handler and passes the rest on.
+    """
+
+    def __init__(
+        self, mock: BuildMock, connexion_app: AsyncApp, fast: FastPath | None = None
+    ) -> None:
         self.mock = mock
         self.connexion = connexion_app
+        self.fast = fast
+        self._entry: ASGIApp = fast if fast is not None else connexion_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.connexion(scope, receive, send)
+        await self._entry(scope, receive, send)
 
     @property
     def settings(self) -> Settings:
@@ -163,9 +172,18 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
         pythonic_params=True,
     )
     renderers = {name: rt.vendor.render_error for name, rt in mock.runtimes.items()}
-    handler = errors.make_handler(
+    render = errors.make_renderer(
         renderers, errors.MethodTable(mock.specs | {CONTROL_PREFIX: control})
     )
+    handler = errors.make_handler(render)
     for exc in (ApiError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc, handler)
-    return BuildMockApp(mock, app)
+    fast = None
+    if settings.fast_path:
+        apis = [
+            (api.base_path.strip("/"), api.specification, api.kwargs["resolver"])
+            for api in app.middleware.apis
+            if api.base_path.strip("/") in mock.runtimes
+        ]
+        fast = fastpath.build(app, apis, checks, render)
+    return BuildMockApp(mock, app, fast)

@@ -91,15 +91,18 @@ class MethodTable:
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
-def make_handler(
+def make_renderer(
     renderers: Mapping[str, Callable[[ApiError], Response]],
     methods: MethodTable,
-) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
-    """A Connexion error handler that picks the renderer by the request's first path segment."""
+) -> Callable[[str, Exception], Response]:
+    """``render(path, exc)``: the response for ``exc`` raised while serving ``path``.
 
-    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    The renderer is picked by the path's first segment (the vendor's prefix); a 405 gets an
+    ``Allow`` header listing the methods the spec documents for the path.
+    """
+
+    def render(path: str, exc: Exception) -> Response:
         error = to_api_error(exc)
-        path = request.url.path
         if error.status == 405:
             error.headers["Allow"] = ", ".join(methods.allowed(path))
         prefix = path.lstrip("/").split("/", 1)[0]
@@ -107,11 +110,34 @@ def make_handler(
         replaced = {k.lower() for k in error.headers} | {"content-length", "content-type"}
         headers = {k: v for k, v in response.headers.items() if k.lower() not in replaced}
         headers.update(error.headers)
+        # Built exactly as Connexion's exception middleware turns a ConnexionResponse into a
+        # Starlette one, so both request paths send the same bytes.
+        return Response(
+            content=response.body,
+            status_code=response.status_code,
+            media_type=response.media_type,
+            headers=headers,
+        )
+
+    return render
+
+
+def make_handler(
+    render: Callable[[str, Exception], Response],
+) -> Callable[[ConnexionRequest, Exception], ConnexionResponse]:
+    """A Connexion error handler answering with ``render`` (see :func:`make_renderer`)."""
+
+    async def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        response = render(request.url.path, exc)
         return ConnexionResponse(
             status_code=response.status_code,
             mimetype=response.media_type,
             body=response.body,
-            headers=headers,
+            headers={
+                k: v
+                for k, v in response.headers.items()
+                if k not in ("content-length", "content-type")
+            },
         )
 
     return handle

@@ -22,7 +22,7 @@ from connexion.middleware.request_validation import (
 )
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
-from connexion.utils import is_null, is_nullable
+from connexion.utils import is_json_mimetype, is_null, is_nullable
 from connexion.validators import (
     FormDataValidator,
     JSONRequestBodyValidator,
@@ -83,8 +83,14 @@ class LeanParameterDecorator(AsyncParameterDecorator):
             self.sanitize_fn = _pythonic
 
     def _maybe_get_body(self, request: Any, *, arguments: list[str], has_kwargs: bool) -> Any:
-        if not has_kwargs and not context.operation.request_body:
+        operation = context.operation
+        if not has_kwargs and not operation.request_body:
             return None
+        consumes = operation.consumes
+        if "content-type" not in request.headers and consumes and is_json_mimetype(consumes[0]):
+            # With no Content-Type Connexion validates the body as the operation's first media
+            # type (JSON) but would hand the handler raw bytes: parse it as what was validated.
+            return request.json()
         return super()._maybe_get_body(request, arguments=arguments, has_kwargs=has_kwargs)
 
 
