@@ -73,18 +73,38 @@ def _formats(schema: Any, found: set[str]) -> set[str]:
     return found
 
 
-def _with_nullable(schema: Any) -> Any:
-    """OpenAPI's ``nullable`` as plain draft 4, the way Connexion's request validator reads it:
-    ``null`` passes the node's ``type`` and ``enum`` and nothing else."""
+#: Keywords that only document; dropped before compiling (fastjsonschema embeds the schema it
+#: checks in every error it can raise, so they would cost start-up time and memory, nothing else).
+_DOCUMENTATION = frozenset(
+    {"description", "example", "examples", "title", "externalDocs", "xml", "deprecated"}
+)
+#: Keywords whose values are data, not schemas.
+_DATA = frozenset({"enum", "default", "required", "type", "pattern", "format"})
+#: Keywords whose values map names (not keywords) to schemas.
+_NAMED = frozenset({"properties", "patternProperties", "definitions", "dependencies"})
+
+
+def _prepare(schema: Any, nullable: bool) -> Any:
+    """The schema as plain draft 4, documentation dropped.
+
+    With ``nullable``, OpenAPI's ``nullable`` is read as Connexion's request validator reads it:
+    ``null`` passes the node's ``type`` and ``enum`` and nothing else.
+    """
     if isinstance(schema, list):
-        return [_with_nullable(sub) for sub in schema]
+        return [_prepare(sub, nullable) for sub in schema]
     if not isinstance(schema, Mapping):
         return schema
-    out = {
-        k: v if k in ("example", "examples", "default", "enum") else _with_nullable(v)
-        for k, v in schema.items()
-    }
-    if schema.get("nullable") is True or schema.get("x-nullable") is True:
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _DOCUMENTATION or key.startswith("x-"):
+            continue
+        if key in _DATA:
+            out[key] = copy.deepcopy(value)
+        elif key in _NAMED and isinstance(value, Mapping):
+            out[key] = {name: _prepare(sub, nullable) for name, sub in value.items()}
+        else:
+            out[key] = _prepare(value, nullable)
+    if nullable and (schema.get("nullable") is True or schema.get("x-nullable") is True):
         kind = out.get("type")
         if isinstance(kind, str):
             out["type"] = [kind, "null"]
@@ -95,21 +115,37 @@ def _with_nullable(schema: Any) -> Any:
     return out
 
 
+#: Compiled checks by schema, so the many identical parameter schemas compile once.
+_compiled: dict[str, Callable[[Any], Any]] = {}
+
+
 def compile_schema(schema: Mapping[str, Any], *, nullable: bool) -> Callable[[Any], Any]:
     """A draft-4 check equivalent to (or stricter than) the jsonschema validator Connexion uses.
 
     ``nullable`` follows Connexion's request-body validator; parameters are checked with plain
-    draft 4. Formats jsonschema does not check are accepted as it accepts them; a schema using
-    one it checks by jsonschema's own check (both apply format checks to strings only).
+    draft 4. Formats jsonschema does not check are accepted as it accepts them; a format it checks
+    is checked by jsonschema's own check (both apply format checks to strings only).
     """
     try:
-        formats = {name: _format_check(name) for name in _formats(schema, set())}
-        prepared = _with_nullable(schema) if nullable else copy.deepcopy(dict(schema))
-        return fastjsonschema.compile({**prepared, "$schema": _DRAFT4}, formats=formats)
+        prepared = {**_prepare(schema, nullable), "$schema": _DRAFT4}
+        key = orjson.dumps(prepared, option=orjson.OPT_SORT_KEYS).decode()
     except RecursionError as exc:  # a schema that refers to itself, inlined by Connexion
         raise _Unsupported("recursive schema") from exc
-    except (fastjsonschema.JsonSchemaDefinitionException, ValueError) as exc:
+    except orjson.JSONEncodeError as exc:
         raise _Unsupported(f"schema: {exc}") from exc
+    check = _compiled.get(key)
+    if check is None:
+        formats = {name: _format_check(name) for name in _formats(prepared, set())}
+        try:
+            # Connexion fills in no defaults, so neither may the check; its error details are
+            # never shown (a refused request goes to Connexion), so none are generated.
+            check = fastjsonschema.compile(
+                prepared, formats=formats, use_default=False, detailed_exceptions=False
+            )
+        except (fastjsonschema.JsonSchemaDefinitionException, ValueError) as exc:
+            raise _Unsupported(f"schema: {exc}") from exc
+        _compiled[key] = check
+    return check
 
 
 def _format_check(name: str) -> Callable[[str], bool]:
