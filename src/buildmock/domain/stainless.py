@@ -256,11 +256,16 @@ def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
     }
 
 
-def render_target(record: dict[str, Any], name: str, now: float) -> dict[str, Any]:
-    """One ``BuildTarget`` of a build as it stands at ``now``."""
+Steps = tuple[list[tuple[str, float]], dict[str, Any]]
+
+
+def render_target(
+    record: dict[str, Any], name: str, now: float, steps: Steps | None = None
+) -> dict[str, Any]:
+    """One ``BuildTarget`` of a build as it stands at ``now`` (``steps``: its ``_steps``, if known)."""
     target = record["targets"][name]
     org, repo = record["org"], f"{record['project']}-{name}"
-    commit_marks, checks = _steps(target)
+    commit_marks, checks = steps or _steps(target)
     merge_pr = target["merge_pr"]
     commit = _status(
         commit_marks,
@@ -288,19 +293,21 @@ def render_target(record: dict[str, Any], name: str, now: float) -> dict[str, An
     return body
 
 
-def _all_marks(record: dict[str, Any]) -> Iterator[Sequence[Sequence[Any]]]:
-    for target in record["targets"].values():
-        commit, checks = _steps(target)
+def _all_marks(
+    record: dict[str, Any], steps: dict[str, Steps] | None = None
+) -> Iterator[Sequence[Sequence[Any]]]:
+    for name, target in record["targets"].items():
+        commit, checks = steps[name] if steps else _steps(target)
         yield target["marks"]
         yield commit
         for marks, _ in checks.values():
             yield marks
 
 
-def last_change(record: dict[str, Any], now: float) -> float:
+def last_change(record: dict[str, Any], now: float, steps: dict[str, Steps] | None = None) -> float:
     """When anything in the build last changed, as of ``now``."""
     latest = record["created_at"]
-    for marks in _all_marks(record):
+    for marks in _all_marks(record, steps):
         for _, at in marks:
             if latest < at <= now:
                 latest = at
@@ -319,7 +326,9 @@ def is_done(record: dict[str, Any], now: float) -> bool:
 
 def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``Build`` object as Stainless would send it at ``now``."""
-    changed = last_change(record, now)
+    # Every target's steps are derived once and shared by the parts that need them.
+    steps = {name: _steps(target) for name, target in record["targets"].items()}
+    changed = last_change(record, now, steps)
     return {
         "id": record["id"],
         "config_commit": record["config_commit"],
@@ -335,7 +344,9 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         "object": "build",
         "org": record["org"],
         "project": record["project"],
-        "targets": {name: render_target(record, name, now) for name in record["targets"]},
+        "targets": {
+            name: render_target(record, name, now, steps[name]) for name in record["targets"]
+        },
     }
 
 

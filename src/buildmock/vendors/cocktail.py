@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from buildmock.callbacks import CallbackDispatcher
@@ -19,6 +18,7 @@ from buildmock.vendors.base import (
     json_response,
     preferred_outcome,
     register,
+    request_headers,
 )
 
 KIND = "run"
@@ -129,7 +129,7 @@ async def run_build(
     callback_url: str | None = None,
 ) -> Response:
     """POST /v1/build/run/{buildSeq}: a new BUILD run (``Prefer: outcome=ERROR`` forces a failure)."""
-    forced = preferred_outcome(request.headers, tuple(model.OUTCOMES))
+    forced = preferred_outcome(request_headers(), tuple(model.OUTCOMES))
     outcome = model.OUTCOMES[forced] if forced else model.draw_outcome(rt.synth)
     now = rt.now()
     record = start_run(

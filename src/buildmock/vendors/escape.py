@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
@@ -23,6 +22,7 @@ from buildmock.vendors.base import (
     page,
     preferred_outcome,
     register,
+    request_headers,
     text_response,
 )
 
@@ -128,7 +128,7 @@ def start(rt: Runtime, family: Family, record: dict[str, Any]) -> Response:
         raise ApiError(400, family.disabled())
     if model.is_unfinished(latest(rt, family, record), now):
         raise ApiError(400, family.still_running())
-    outcome = preferred_outcome(request.headers, model.OUTCOMES) or model.DEFAULT_OUTCOME
+    outcome = preferred_outcome(request_headers(), model.OUTCOMES) or model.DEFAULT_OUTCOME
     run_nr = rt.store.next_value(f"run_nr:{record['key']}") if family is PIPELINE else None
     execution = model.plan_execution(
         rt.synth, family, record, execution_id=rt.store.next_value(family.execution_kind),

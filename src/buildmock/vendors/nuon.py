@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
@@ -19,6 +18,7 @@ from buildmock.vendors.base import (
     json_response,
     preferred_outcome,
     register,
+    request_headers,
 )
 
 KIND = "build"
@@ -55,7 +55,7 @@ def authenticate(headers: Headers, settings: Any) -> None:
 
 def org() -> str:
     """The caller's org (already checked by :func:`authenticate`)."""
-    return str(request.headers.get(ORG_HEADER, "")).strip()
+    return str(request_headers().get(ORG_HEADER, "")).strip()
 
 
 def component(
@@ -99,7 +99,7 @@ def create(rt: Runtime, comp: dict[str, Any], body: dict[str, Any]) -> dict[str,
     if git_ref is None and not use_latest:
         raise ApiError(400, "invalid request: git_ref is required unless use_latest is true",
                        description="git_ref is required unless use_latest is true")  # fmt: skip
-    outcome = model.resolve_outcome(preferred_outcome(request.headers, model.OUTCOMES), rt.synth)
+    outcome = model.resolve_outcome(preferred_outcome(request_headers(), model.OUTCOMES), rt.synth)
     record = model.plan_build(
         rt.synth, comp, now=rt.now(), speed=rt.settings.speed, git_ref=git_ref,
         outcome=outcome, app_id=comp["app_id"], created_by_id=model.account_id(rt.synth, comp["org_id"]),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
@@ -24,6 +23,7 @@ from buildmock.vendors.base import (
     preferred_outcome,
     raw_json_response,
     register,
+    request_headers,
 )
 
 KIND = "build"
@@ -98,7 +98,7 @@ def renderings(rt: Runtime) -> RenderCache:
 
 def forced_outcome() -> str | None:
     """The outcome asked for with ``Prefer: outcome=…``."""
-    return preferred_outcome(request.headers, model.OUTCOMES)
+    return preferred_outcome(request_headers(), model.OUTCOMES)
 
 
 # -- handlers (operationIds of specs/stainless.yaml) ------------------------------------------

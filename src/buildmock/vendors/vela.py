@@ -21,6 +21,7 @@ from buildmock.vendors.base import (
     json_response,
     preferred_outcome,
     register,
+    request_headers,
 )
 
 KIND = "build"
@@ -71,12 +72,12 @@ def _user_name(seed: int, token: str) -> str:
 
 def caller(rt: Runtime) -> str:
     """The user name behind the request's token (the same for the same seed and token)."""
-    return _user_name(rt.settings.seed, bearer_token(request.headers) or "")
+    return _user_name(rt.settings.seed, bearer_token(request_headers()) or "")
 
 
 def require_admin(rt: Runtime, message: str | None = None) -> None:
     """401 unless the caller is a platform admin (every token but the non-admin ones)."""
-    if bearer_token(request.headers) in non_admin_tokens(rt.settings):
+    if bearer_token(request_headers()) in non_admin_tokens(rt.settings):
         raise ApiError(401, message or f"user {caller(rt)} is not a platform admin")
 
 
@@ -149,7 +150,7 @@ def new_build(
 
 def forced_outcome() -> str | None:
     """The outcome asked for with ``Prefer: outcome=…``."""
-    return preferred_outcome(request.headers, model.OUTCOMES)
+    return preferred_outcome(request_headers(), model.OUTCOMES)
 
 
 # -- handlers (operationIds of specs/vela.yaml) ------------------------------------------------
