@@ -277,16 +277,18 @@ def _env() -> dict[str, str]:
     return {"PYTHONPATH": str(SRC)} if SRC else {}
 
 
-def buildmock_server(*apis: str) -> Server:
-    """buildmock as ``buildmock serve`` runs it (default settings, real clock)."""
+def buildmock_server(*apis: str, fast_path: bool = True) -> Server:
+    """buildmock as ``buildmock serve`` runs it (default settings, real clock); with
+    ``fast_path=False`` every request goes through Connexion's full stack (``--no-fast-path``)."""
 
     def argv(port: int) -> list[str]:
         cmd = [sys.executable, "-m", "buildmock", "serve", "--port", str(port)]
         for api in apis:
             cmd += ["--api", api]
-        return [*cmd, "--log-level", "error"]
+        return [*cmd, "--log-level", "error", *([] if fast_path else ["--no-fast-path"])]
 
-    return Server("buildmock", argv, "/stainless", env=_env())
+    name = "buildmock" if fast_path else "buildmock-connexion"
+    return Server(name, argv, "/stainless", env=_env())
 
 
 def prism_server(dynamic: bool) -> Server:
@@ -496,6 +498,8 @@ def run_workloads(
 def throughput(args: argparse.Namespace, wrk_bin: str) -> list[Result]:
     """Rounds of every workload against every server, the order rotating each round."""
     servers = [buildmock_server("stainless")]
+    if args.connexion:
+        servers.append(buildmock_server("stainless", fast_path=False))
     if not args.skip_prism:
         servers += [prism_server(dynamic=False), prism_server(dynamic=True)]
     results: list[Result] = []
@@ -673,6 +677,13 @@ def report(
         for w in WORKLOADS:
             bm = med[("buildmock", w)]
             checks.append((f"{w}: 0 errors", bm.errors == 0, str(bm.errors)))
+    if ("buildmock-connexion", "get") in med:
+        gains = ", ".join(
+            f"{w} {med[('buildmock', w)].rps / med[('buildmock-connexion', w)].rps:.2f}x"
+            for w in WORKLOADS
+            if med[("buildmock-connexion", w)].rps
+        )
+        lines += [f"fast path against Connexion's full stack (`--no-fast-path`): {gains}", ""]
     if memory is not None:
         c = memory["checkpoints"]
         lines += [
@@ -721,6 +732,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--creates", type=int, help="memory run creates (default 1000000; quick 20000)")
     p.add_argument("--memory-timeout", type=float, default=1800, help="memory run time bound, s")
     p.add_argument("--skip-prism", action="store_true", help="buildmock only (no ratios)")
+    p.add_argument(
+        "--connexion",
+        action="store_true",
+        help="also run buildmock with --no-fast-path (every request through Connexion's stack)",
+    )
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
