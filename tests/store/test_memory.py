@@ -47,6 +47,24 @@ def test_cap_evicts_the_oldest_per_kind() -> None:
     assert store.evictions() == {"build": 7}
 
 
+def test_cap_evicts_the_least_recently_used() -> None:
+    store = MemoryStore(cap=3)
+    for key in "abc":
+        store.insert("build", key, {"k": key})
+    assert store.get("build", "a") is not None  # a is now the most recently used
+    store.replace("build", "b", {"k": "B"})  # and then b
+    store.insert("build", "d", {"k": "d"})  # evicts c, the least recently used
+    assert store.get("build", "c") is None
+    store.insert("build", "e", {"k": "e"})  # evicts a
+    assert [r["k"] for _, r in store.scan("build")] == ["e", "d", "B"]
+    assert [r["k"] for _, r in store.scan("build", where={"k": "B"})] == ["B"]
+    store.delete("build", "d")
+    store.insert("build", "f", {"k": "f"})
+    store.insert("build", "g", {"k": "g"})  # evicts B
+    assert [r["k"] for _, r in store.scan("build")] == ["g", "f", "e"]
+    assert store.evictions() == {"build": 3}
+
+
 def test_counters_are_per_name_and_cleared() -> None:
     store = MemoryStore()
     assert [store.next_value("a"), store.next_value("a"), store.next_value("b")] == [1, 2, 1]

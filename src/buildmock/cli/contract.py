@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from buildmock.contract.engine import ALL_PHASES
+from buildmock.contract import ALL_PHASES
 from buildmock.contract.redact import parse_header
-from buildmock.contract.report import summary
-from buildmock.contract.runner import ContractError, ContractOptions, run_contract
+
+if TYPE_CHECKING:
+    from buildmock.contract.runner import ContractOptions
+
+# Schemathesis (a third of a second to import) is imported only when a contract run starts, so
+# ``buildmock serve`` does not pay for it at start-up.
 
 
 def _positive_int(raw: str) -> int:
@@ -124,6 +128,8 @@ def options_from(args: argparse.Namespace) -> ContractOptions:
             raise ValueError(
                 f"--rate-limit {args.rate_limit!r}: expected e.g. '10/s' or '100/m'"
             ) from None
+    from buildmock.contract.runner import ContractOptions
+
     return ContractOptions(
         mock=args.mock,
         base_url=args.base_url,
@@ -146,6 +152,9 @@ def options_from(args: argparse.Namespace) -> ContractOptions:
 
 def run(args: argparse.Namespace) -> int:
     """Run the contract check, print the drift summary, return the exit code."""
+    from buildmock.contract.report import summary
+    from buildmock.contract.runner import ContractError, run_contract
+
     options = options_from(args)
     try:
         report = run_contract(options, progress=None if args.quiet else sys.stderr)

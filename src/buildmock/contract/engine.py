@@ -11,10 +11,9 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
+from buildmock.contract import ALL_PHASES
 from buildmock.contract.drift import classify
 from buildmock.contract.safety import RequestRefused
-
-ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
 @dataclass(frozen=True)

@@ -167,11 +167,11 @@ def _plan_target(
     """
     commit_conclusion, test_conclusion = conclusions
     generated = commit_conclusion in GENERATED
-    scale = {phase: synth.uniform(0.7, 1.3) for phase in TARGET.phases}
+    scale = dict(zip(TARGET.phases, synth.uniforms(0.7, 1.3, len(TARGET.phases)), strict=True))
     timeline = TARGET.plan(
         start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
     )
-    runs = tuple(synth.integer(10**9, 10**10 - 1) for _ in CHECKS)
+    runs = tuple(synth.integers(10**9, 10**10 - 1, len(CHECKS)))
     sha = synth.sha()
     merge_pr = None
     if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):

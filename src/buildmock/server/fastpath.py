@@ -185,7 +185,7 @@ class _Body:
 @dataclass
 class _Operation:
     handler: Callable[..., Awaitable[Any]]
-    path_params: tuple[_Param, ...]
+    path_params: dict[str, _Param]
     query_params: dict[str, _Param]
     body: _Body | None
     operation_id: str
@@ -218,23 +218,33 @@ def _param(definition: Mapping[str, Any], takes: Callable[[str], bool]) -> _Para
     )
 
 
-def compile_operation(operation: AbstractOperation) -> _Operation:
-    """What the fast path needs to answer ``operation``; :class:`_Unsupported` if it cannot."""
+def compile_operation(operation: AbstractOperation, names: tuple[str, ...]) -> _Operation:
+    """What the fast path needs to answer ``operation`` (whose template has the path parameters
+    ``names``); :class:`_Unsupported` if it cannot."""
     arguments, has_kwargs = inspect_function_arguments(operation.function)
 
     def takes(key: str) -> bool:
         return has_kwargs or key in arguments
 
-    path_params: list[_Param] = []
+    path_params: dict[str, _Param] = {}
     query_params: dict[str, _Param] = {}
+    seen: set[tuple[str, str]] = set()
+    # Connexion appends the path item's parameters to the operation's own list every time it
+    # builds the operation, so the list repeats them; the first of each (an operation's own
+    # definition wins over its path item's, as OpenAPI says) is the one that counts.
     for definition in operation.parameters:
-        where = definition["in"]
+        where, name = definition["in"], definition["name"]
+        if (where, name) in seen:
+            continue
+        seen.add((where, name))
         if where == "path":
-            path_params.append(_param(definition, takes))
+            path_params[name] = _param(definition, takes)
         elif where == "query":
-            query_params[definition["name"]] = _param(definition, takes)
+            query_params[name] = _param(definition, takes)
         else:
             raise _Unsupported(f"{where} parameter")
+    if set(path_params) != set(names):
+        raise _Unsupported("path parameters do not match the template")
     body = None
     if operation.request_body:
         media_types = frozenset(m.lower() for m in operation.consumes)
@@ -249,7 +259,7 @@ def compile_operation(operation: AbstractOperation) -> _Operation:
         )
     return _Operation(
         handler=operation.function,
-        path_params=tuple(path_params),
+        path_params=path_params,
         query_params=query_params,
         body=body,
         operation_id=str(operation.operation_id),
@@ -263,7 +273,8 @@ def compile_operation(operation: AbstractOperation) -> _Operation:
 class _Node:
     literal: dict[str, _Node] = field(default_factory=dict)
     param: _Node | None = None
-    methods: dict[str, _Operation | None] | None = None
+    methods: dict[str, _Slot] | None = None
+    names: tuple[str, ...] = ()  # the template's parameter names, in order
 
 
 class _Routes:
@@ -273,7 +284,7 @@ class _Routes:
         self.root = _Node()
         self.complex: list[re.Pattern[str]] = []
 
-    def add(self, template: str, methods: dict[str, _Operation | None], multi: bool) -> None:
+    def add(self, template: str, methods: dict[str, _Slot], multi: bool) -> None:
         """Add ``template``; ``multi`` if a parameter of it may span segments (``format: path``)."""
         segments = template.split("/")[1:]
         if multi or any(("{" in s or "}" in s) and not _PARAM.match(s) for s in segments):
@@ -289,14 +300,19 @@ class _Routes:
             else:
                 node = node.literal.setdefault(segment, _Node())
         node.methods = methods
+        node.names = template_names(template)
 
-    def match(self, path: str) -> tuple[dict[str, _Operation | None], list[str]] | None:
+    def match(self, path: str) -> tuple[dict[str, _Slot], dict[str, str]] | None:
         """The methods of the one template ``path`` matches and its parameter values, or None."""
         if any(p.match(path) for p in self.complex):
             return None
-        found: list[tuple[dict[str, _Operation | None], list[str]]] = []
+        found: list[tuple[_Node, list[str]]] = []
         self._walk(self.root, path.split("/")[1:], 0, [], found)
-        return found[0] if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        node, values = found[0]
+        assert node.methods is not None
+        return node.methods, dict(zip(node.names, values, strict=True))
 
     def _walk(
         self,
@@ -304,11 +320,11 @@ class _Routes:
         segments: list[str],
         index: int,
         values: list[str],
-        found: list[tuple[dict[str, _Operation | None], list[str]]],
+        found: list[tuple[_Node, list[str]]],
     ) -> None:
         if index == len(segments):
             if node.methods is not None:
-                found.append((node.methods, list(values)))
+                found.append((node, list(values)))
             return
         segment = segments[index]
         child = node.literal.get(segment)
@@ -350,7 +366,8 @@ class FastPath:
         prefix, _, rest = path[1:].partition("/")
         routes = self._routes.get(prefix)
         matched = routes.match("/" + rest) if routes is not None else None
-        operation = matched[0].get(scope["method"].lower()) if matched is not None else None
+        slot = matched[0].get(scope["method"].lower()) if matched is not None else None
+        operation = slot.get() if slot is not None else None
         # Starlette's mount pattern (`.*`) stops at a newline: such paths never reach a route.
         if operation is None or "/ui" in path or "/openapi." in path or "\n" in path:
             self.deferred += 1
@@ -363,7 +380,7 @@ class FastPath:
                 return
             receive = _replay(raw, receive)
         try:
-            kwargs = self._arguments(prefix, operation, matched[1] if matched else [], scope, raw)
+            kwargs = self._arguments(prefix, operation, matched[1] if matched else {}, scope, raw)
         except _Defer:
             self.deferred += 1
             await self.app(scope, receive, send)
@@ -380,7 +397,7 @@ class FastPath:
         await response(scope, receive, send)
 
     def _arguments(
-        self, prefix: str, operation: _Operation, values: list[str], scope: Scope, raw: bytes
+        self, prefix: str, operation: _Operation, values: dict[str, str], scope: Scope, raw: bytes
     ) -> dict[str, Any]:
         """The handler's keyword arguments, as Connexion would pass them; :class:`_Defer` if
         Connexion might answer anything else."""
@@ -391,7 +408,8 @@ class FastPath:
             except Exception as exc:
                 raise _Defer from exc
         kwargs: dict[str, Any] = {}
-        for param, value in zip(operation.path_params, values, strict=True):
+        for name, value in values.items():
+            param = operation.path_params[name]
             kwargs[param.key] = _value(param, value)
         kwargs.update(_query(operation, scope["query_string"]))
         if operation.body is not None:
@@ -498,36 +516,71 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
+class _Slot:
+    """An operation compiled on its first request: start-up stays fast and operations nobody
+    calls cost nothing. Holds None once compiling found it must stay Connexion's."""
+
+    __slots__ = ("_make", "_operation")
+
+    def __init__(self, make: Callable[[], _Operation | None]) -> None:
+        self._make: Callable[[], _Operation | None] | None = make
+        self._operation: _Operation | None = None
+
+    def get(self) -> _Operation | None:
+        """The compiled operation (compiling it now if this is its first request)."""
+        if self._make is not None:
+            self._operation, self._make = self._make(), None
+        return self._operation
+
+
+def _compiler(
+    prefix: str, specification: Specification, resolver: Any, template: str, method: str
+) -> Callable[[], _Operation | None]:
+    def make() -> _Operation | None:
+        operation = specification.operation_cls.from_spec(
+            specification, path=template, method=method, resolver=resolver
+        )
+        try:
+            return compile_operation(operation, template_names(template))
+        except _Unsupported as why:
+            log.debug("fast path: %s /%s%s left to Connexion: %s", method, prefix, template, why)
+            return None
+
+    return make
+
+
+def template_names(template: str) -> tuple[str, ...]:
+    """The parameter names of a path template, in order."""
+    return tuple(s[1:-1] for s in template.split("/") if _PARAM.match(s))
+
+
+def _spans_segments(item: Mapping[str, Any], method: str) -> bool:
+    """Whether a path parameter of this operation may span segments (``format: path``)."""
+    parameters = [*item.get("parameters", []), *item[method].get("parameters", [])]
+    return any(
+        p.get("in") == "path" and (p.get("schema") or {}).get("format") == "path"
+        for p in parameters
+    )
+
+
 def build(
     app: ASGIApp,
     apis: Iterable[tuple[str, Specification, Any]],
     checks: Mapping[str, Callable[[Headers], None]],
     render_error: Callable[[str, Exception], Response],
 ) -> FastPath:
-    """Compile every operation of ``apis`` (``(prefix, specification, resolver)``) in front of
-    ``app``; operations it cannot serve stay Connexion's."""
+    """Route every operation of ``apis`` (``(prefix, specification, resolver)``) in front of
+    ``app``; each is compiled on its first request, and stays Connexion's if it cannot be."""
     routes: dict[str, _Routes] = {}
     for prefix, specification, resolver in apis:
         table = routes[prefix] = _Routes()
         for template, item in (specification.get("paths") or {}).items():
-            methods: dict[str, _Operation | None] = {}
-            multi = False
-            for method in item:
-                if method not in _HTTP_METHODS:
-                    continue
-                operation = specification.operation_cls.from_spec(
-                    specification, path=template, method=method, resolver=resolver
-                )
-                types = operation.get_path_parameter_types()
-                multi = multi or "path" in types.values()
-                try:
-                    methods[method] = compile_operation(operation)
-                except _Unsupported as why:
-                    log.debug(
-                        "fast path: %s %s%s left to Connexion: %s", method, prefix, template, why
-                    )
-                    methods[method] = None
-            table.add(template, methods, multi)
+            methods = {
+                method: _Slot(_compiler(prefix, specification, resolver, template, method))
+                for method in item
+                if method in _HTTP_METHODS
+            }
+            table.add(template, methods, any(_spans_segments(item, m) for m in methods))
     return FastPath(app, routes, checks, render_error)
 
 

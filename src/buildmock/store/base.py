@@ -16,7 +16,7 @@ class Store(Protocol):
     """
 
     def insert(self, kind: str, key: str, record: Record) -> int:
-        """Add a record under a new key and return its sequence number (evicting the oldest at the cap)."""
+        """Add a record under a new key and return its sequence number (evicting the least recently used at the cap)."""
         ...
 
     def replace(self, kind: str, key: str, record: Record) -> bool:

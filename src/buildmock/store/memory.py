@@ -9,12 +9,16 @@ from typing import Any
 
 from buildmock.store.base import Record
 
-#: Records kept per vendor and kind before the oldest are evicted.
+#: Records kept per vendor and kind before the least recently used are evicted.
 DEFAULT_CAP = 10_000
 
 
 class MemoryStore:
-    """Records in ordered dicts; past ``cap`` records of a kind the oldest one is evicted.
+    """Records in ordered dicts; past ``cap`` records of a kind the least recently used goes.
+
+    A record is used when it is inserted, read with ``get`` or replaced, so a build a client keeps
+    polling survives any number of newer creates; listing does not count as use. Scans still see
+    records in insertion (sequence) order.
 
     ``scan(..., where={field: value})`` is served from an index on ``field`` (built on the first
     such scan of the kind, then kept up to date by every write): listing one project's builds
@@ -27,6 +31,8 @@ class MemoryStore:
         self.cap = cap
         self._lock = threading.RLock()
         self._kinds: dict[str, OrderedDict[str, tuple[int, Record]]] = {}
+        # kind -> keys, least recently used first
+        self._recency: dict[str, OrderedDict[str, None]] = {}
         self._counters: dict[str, int] = {}
         self._evicted: dict[str, int] = {}
         # kind -> field -> value -> keys in insertion (= sequence) order
@@ -36,6 +42,7 @@ class MemoryStore:
         table = self._kinds.get(kind)
         if table is None:
             table = self._kinds[kind] = OrderedDict()
+            self._recency[kind] = OrderedDict()
         return table
 
     def insert(self, kind: str, key: str, record: Record) -> int:
@@ -47,9 +54,13 @@ class MemoryStore:
             if old is not None:
                 self._unindex(kind, key, old[1])
             table[key] = (seq, record)
+            recency = self._recency[kind]
+            recency[key] = None
+            recency.move_to_end(key)
             self._index(kind, key, record)
             while len(table) > self.cap:
-                gone, (_, dropped) = table.popitem(last=False)
+                gone, _ = recency.popitem(last=False)
+                _, dropped = table.pop(gone)
                 self._unindex(kind, gone, dropped)
                 self._evicted[kind] = self._evicted.get(kind, 0) + 1
             return seq
@@ -67,13 +78,18 @@ class MemoryStore:
                     del self._indexes[kind][field]
                     break
             table[key] = (seq, record)
+            self._recency[kind].move_to_end(key)
             return True
 
     def get(self, kind: str, key: str) -> Record | None:
-        """Look a record up by key."""
-        table = self._kinds.get(kind)
-        entry = table.get(key) if table is not None else None
-        return entry[1] if entry else None
+        """Look a record up by key (which makes it the most recently used)."""
+        with self._lock:
+            table = self._kinds.get(kind)
+            entry = table.get(key) if table is not None else None
+            if entry is None:
+                return None
+            self._recency[kind].move_to_end(key)
+            return entry[1]
 
     def delete(self, kind: str, key: str) -> bool:
         """Remove a record."""
@@ -81,6 +97,7 @@ class MemoryStore:
             old = self._table(kind).pop(key, None)
             if old is None:
                 return False
+            del self._recency[kind][key]
             self._unindex(kind, key, old[1])
             return True
 
@@ -134,6 +151,7 @@ class MemoryStore:
         """Drop everything."""
         with self._lock:
             self._kinds.clear()
+            self._recency.clear()
             self._counters.clear()
             self._evicted.clear()
             self._indexes.clear()

@@ -69,6 +69,26 @@ class Synth:
         with self._lock:
             return self.rng.randint(low, high)
 
+    def uniforms(self, low: float, high: float, count: int) -> list[float]:
+        """``count`` floats in ``[low, high]``, drawn together (one lock, no per-value calls)."""
+        with self._lock:
+            draw = self.rng.random
+            return [low + (high - low) * draw() for _ in range(count)]
+
+    def integers(self, low: int, high: int, count: int) -> list[int]:
+        """``count`` ints in ``[low, high]``, drawn together.
+
+        Each is 32 more random bits than the span needs, reduced modulo the span (uniform to
+        within 2**-32): several times cheaper than ``randint`` for the run and job ids of a build.
+        """
+        span = high - low + 1
+        if span < 1:
+            raise ValueError("integers() needs low <= high")
+        width = span.bit_length() + 32
+        with self._lock:
+            bits = self.rng.getrandbits
+            return [low + bits(width) % span for _ in range(count)]
+
     def token(self, alphabet: str, length: int, prefix: str = "") -> str:
         """``prefix`` followed by ``length`` characters of ``alphabet``."""
         with self._lock:
