@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,11 +236,15 @@ def _state(marks: Sequence[Sequence[Any]], now: float) -> str:
 
 
 def _status(
-    marks: Sequence[Sequence[Any]], now: float, completed: dict[str, Any]
+    marks: Sequence[Sequence[Any]], now: float, completed: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
+    """A step's ``{"status": …}``, with ``completed()`` under ``completed`` once it completed (built
+    only then: most reads, and every create, find steps still running)."""
     status = _state(marks, now)
     return (
-        {"status": status, "completed": completed} if status == "completed" else {"status": status}
+        {"status": status, "completed": completed()}
+        if status == "completed"
+        else {"status": status}
     )
 
 
@@ -270,7 +274,7 @@ def render_target(
     commit = _status(
         commit_marks,
         now,
-        {
+        lambda: {
             "commit": output_commit(record, name),
             "conclusion": target["conclusion"],
             "merge_conflict_pr": None
@@ -288,9 +292,17 @@ def render_target(
         "commit": commit,
     }
     for (check, (marks, conclusion)), run in zip(checks.items(), target["runs"], strict=True):
-        url = f"https://github.com/{org}/{repo}/actions/runs/{run}"
-        body[check] = _status(marks, now, {"conclusion": conclusion, "url": url})
+        body[check] = _status(marks, now, _check_completed(conclusion, org, repo, run))
     return body
+
+
+def _check_completed(
+    conclusion: str, org: str, repo: str, run: int
+) -> Callable[[], dict[str, Any]]:
+    return lambda: {
+        "conclusion": conclusion,
+        "url": f"https://github.com/{org}/{repo}/actions/runs/{run}",
+    }
 
 
 def _all_marks(
