@@ -365,11 +365,13 @@ class FastPath:
         path: str = scope["path"]
         prefix, _, rest = path[1:].partition("/")
         routes = self._routes.get(prefix)
-        matched = routes.match("/" + rest) if routes is not None else None
+        # The Swagger UI middleware's paths are Connexion's; Starlette's mount pattern (`.*`)
+        # stops at a newline, so such paths never reach a route.
+        skip = routes is None or "/ui" in path or "/openapi." in path or "\n" in path
+        matched = None if skip or routes is None else routes.match("/" + rest)
         slot = matched[0].get(scope["method"].lower()) if matched is not None else None
         operation = slot.get() if slot is not None else None
-        # Starlette's mount pattern (`.*`) stops at a newline: such paths never reach a route.
-        if operation is None or "/ui" in path or "/openapi." in path or "\n" in path:
+        if operation is None or matched is None:
             self.deferred += 1
             await self.app(scope, receive, send)
             return
@@ -380,7 +382,7 @@ class FastPath:
                 return
             receive = _replay(raw, receive)
         try:
-            kwargs = self._arguments(prefix, operation, matched[1] if matched else {}, scope, raw)
+            kwargs = self._arguments(prefix, operation, matched[1], scope, raw)
         except _Defer:
             self.deferred += 1
             await self.app(scope, receive, send)
