@@ -12,7 +12,10 @@ for (let i = 0; i < 3; i++) await client.builds.create({ revision: `feature/${i}
 const seen = [];
 for await (const build of client.builds.list({ limit: 2 })) seen.push(build.id);
 out.listed = seen;
-const pair = await client.builds.compare({ base: { revision: 'main' }, head: { revision: 'feature/x' } });
+const pair = await client.builds.compare({
+  base: { branch: 'main', revision: 'main' },
+  head: { branch: 'feature/x', revision: 'feature/x' },
+});
 out.compared = [pair.base.object, pair.head.object];
 const diagnostics = [];
 for await (const d of client.builds.diagnostics.list(created.id)) diagnostics.push(d.level);
