@@ -216,3 +216,16 @@ def test_bundled_fixtures_validate() -> None:
             page = call(c, "GET", "/v0/builds", "BuildsPage", params={"project": project})
             for build in page["data"]:
                 call(c, "GET", f"/v0/builds/{build['id']}", "Build")
+
+
+def test_the_snapshot_rejects_the_shapes_the_mock_used_to_send(client: TestClient) -> None:
+    build = create(client, "success", ["python"])
+    advance(client, 120)
+    done = call(client, "GET", f"/v0/builds/{build['id']}", "Build")
+    python = done["targets"]["python"]
+    python["commit"] = {"status": "completed", "completed": python["commit"]["completed"]}
+    python["lint"] = {"status": "completed", "completed": python["lint"]["completed"]}
+    found = "\n".join(SNAP.errors("Build", done))
+    assert "$.targets.python.commit" in found and "$.targets.python.lint" in found
+    assert SNAP.errors("BuildsPage", {"data": [], "has_more": False})
+    assert SNAP.errors("BuildsPage", {"next_cursor": "cur_1"})
