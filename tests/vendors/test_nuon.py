@@ -356,6 +356,90 @@ def test_bad_fixture_names_file_and_field(tmp_path: Path, change: Any, field: st
     assert f": {field}" in str(caught.value)
 
 
+# -- org history, build-all, app branch runs -------------------------------------------------------
+
+
+def test_org_history_pages_newest_first_by_cursor(client: TestClient) -> None:
+    made = [create(client, component=c).json() for c in (COMPONENT, OTHER_COMPONENT) * 3]
+    first = client.get("/nuon/v1/component-builds?limit=4", headers=HEADERS).json()
+    assert [i["build"]["id"] for i in first["items"]] == [b["id"] for b in reversed(made)][:4]
+    assert "previous_cursor" not in first and first["next_cursor"].startswith("cur_")
+    item = first["items"][0]
+    assert (item["app_id"], item["component_id"], item["component_name"]) == (
+        APP, OTHER_COMPONENT, made[-1]["component_name"],
+    )  # fmt: skip
+    assert item["build_runner_job_id"] == item["build"]["runner_job"]["id"]
+    second = client.get(
+        f"/nuon/v1/component-builds?limit=4&cursor={first['next_cursor']}", headers=HEADERS
+    ).json()
+    assert [i["build"]["id"] for i in second["items"]] == [made[1]["id"], made[0]["id"]]
+    assert "next_cursor" not in second
+    back = client.get(
+        f"/nuon/v1/component-builds?limit=4&cursor={second['previous_cursor']}", headers=HEADERS
+    ).json()
+    assert back["items"] == first["items"]
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    assert client.get("/nuon/v1/component-builds", headers=other).json() == {"items": []}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "cursor=bm90LWEtY3Vyc29y"])
+def test_org_history_refuses_bad_limits_and_cursors(client: TestClient, query: str) -> None:
+    refused = client.get(f"/nuon/v1/component-builds?{query}", headers=HEADERS)
+    assert refused.status_code == 400 and CASE.is_error(refused.json())
+
+
+def test_build_all_builds_the_latest_commit_of_each_component_of_the_app(
+    fixture_client: TestClient,
+) -> None:
+    built = fixture_client.post(
+        f"/nuon/v1/apps/{APP}/components/build-all", json={}, headers=HEADERS
+    )
+    assert built.status_code == 201, built.text
+    builds = built.json()
+    assert [b["component_id"] for b in builds] == [
+        "cmpwi146p6io410dd3uopq4chl", "cmp7k2m9q4x8v1n5b3c6d0f2ha", "cmp3t8w1y6r0e4u9i2o7p5a1sd",
+    ]  # fmt: skip
+    assert all(b["status"] == "queued" and ID.match(b["id"]) for b in builds)
+    assert all(b["git_ref"] == b["vcs_connection_commit"]["sha"] for b in builds)  # use_latest
+    for build in builds:
+        assert get(fixture_client, build)["id"] == build["id"]
+    empty = fixture_client.post(
+        f"/nuon/v1/apps/{OTHER_APP}/components/build-all", json={}, headers=HEADERS
+    )
+    assert (empty.status_code, empty.json()) == (201, [])
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    foreign = fixture_client.post(
+        f"/nuon/v1/apps/{APP}/components/build-all", json={}, headers=other
+    )
+    assert foreign.json() == []
+    ill_formed = fixture_client.post(
+        "/nuon/v1/apps/acme/components/build-all", json={}, headers=HEADERS
+    )
+    assert ill_formed.status_code == 404 and CASE.is_error(ill_formed.json())
+
+
+def test_app_branch_run_builds_come_from_fixtures_oldest_first(fixture_client: TestClient) -> None:
+    branch = f"/nuon/v1/apps/{APP}/branches/abr4q2w8e6r0t3y7u1i5o9p2as"
+    run = "arn8d3f6g9h2j5k1l4z7x0c3vb"
+    builds = fixture_client.get(f"{branch}/runs/{run}/builds", headers=HEADERS)
+    assert builds.status_code == 200, builds.text
+    assert [(b["app_branch_id"], b["app_branch_run_id"]) for b in builds.json()] == [
+        ("abr4q2w8e6r0t3y7u1i5o9p2as", run)
+    ] * 2
+    assert [b["component_name"] for b in builds.json()] == ["api", "postgres"]
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    for path, headers in (
+        (f"{branch}/runs/arn0000000000000000000000x/builds", HEADERS),
+        (f"{branch}/runs/{run}/builds", other),
+        (
+            f"/nuon/v1/apps/{OTHER_APP}/branches/abr4q2w8e6r0t3y7u1i5o9p2as/runs/{run}/builds",
+            HEADERS,
+        ),
+    ):
+        missing = fixture_client.get(path, headers=headers)
+        assert missing.status_code == 404 and CASE.is_error(missing.json())
+
+
 # -- the JSON types a client generated from Nuon's swagger expects ------------------------------
 
 
