@@ -70,6 +70,7 @@ def _every_read(client: TestClient, build: dict[str, Any]) -> list[str]:
     call(client, "GET", f"/v1/components/{build['component_id']}/builds/latest")
     call(client, "GET", f"{scoped}/latest")
     call(client, "GET", f"/v1/builds?component_id={build['component_id']}&limit=2")
+    call(client, "GET", f"/v1/builds?app_id={APP}&limit=3")
     call(client, "GET", f"{scoped}?limit=1&page=2")
     call(client, "GET", "/v1/component-builds?limit=2")
     return seen

@@ -278,7 +278,22 @@ def test_paging_headers(client: TestClient) -> None:
         client.get(f"/nuon/v1/builds?component_id={COMPONENT}&limit=0", headers=HEADERS).status_code
         == 400
     )
-    assert client.get("/nuon/v1/builds", headers=HEADERS).status_code == 400
+    neither = client.get("/nuon/v1/builds", headers=HEADERS)
+    assert neither.status_code == 400 and CASE.is_error(neither.json())
+
+
+def test_builds_of_an_app_list_every_component_newest_first(client: TestClient) -> None:
+    made = [create(client, component=c).json() for c in (COMPONENT, OTHER_COMPONENT, COMPONENT)]
+    listed = client.get(f"/nuon/v1/builds?app_id={APP}&limit=2", headers=HEADERS)
+    assert [b["id"] for b in listed.json()] == [made[2]["id"], made[1]["id"]]
+    assert listed.headers["X-Nuon-Page-Next"] == "true"
+    both = client.get(
+        f"/nuon/v1/builds?app_id={APP}&component_id={OTHER_COMPONENT}", headers=HEADERS
+    )
+    assert [b["id"] for b in both.json()] == [made[1]["id"]]  # the component wins, as in Nuon
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    assert client.get(f"/nuon/v1/builds?app_id={APP}", headers=other).json() == []
+    assert client.get(f"/nuon/v1/builds?app_id={OTHER_APP}", headers=HEADERS).json() == []
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.responses import Response
@@ -137,17 +138,14 @@ def builds_of(rt: Runtime, comp: dict[str, Any]) -> Any:
             yield record
 
 
-def paged(rt: Runtime, comp: dict[str, Any], offset: int, limit: int, page: int) -> Response:
-    """A bare array of builds with Nuon's ``X-Nuon-Page-*`` headers."""
+def paged(
+    rt: Runtime, records: Iterable[dict[str, Any]], offset: int, limit: int, page: int
+) -> Response:
+    """A bare array of builds (``records``, newest first) with Nuon's ``X-Nuon-Page-*`` headers."""
     limit = min(limit, MAX_LIMIT)
     if page > 0:
         offset = (page - 1) * limit
-    taken: list[dict[str, Any]] = []
-    for index, record in enumerate(builds_of(rt, comp)):
-        if index >= offset + limit + 1:
-            break
-        if index >= offset:
-            taken.append(record)
+    taken = list(itertools.islice(records, offset, offset + limit + 1))
     now = rt.now()
     headers = {"X-Nuon-Page-Next": "true" if len(taken) > limit else "false",
                "X-Nuon-Page-Offset": str(offset), "X-Nuon-Page-Limit": str(limit)}  # fmt: skip
@@ -190,10 +188,21 @@ async def get_latest_component_build(rt: Runtime, component_id: str) -> Response
 
 
 async def list_builds(
-    rt: Runtime, component_id: str, offset: int = 0, limit: int = 10, page: int = 0
+    rt: Runtime,
+    component_id: str | None = None,
+    app_id: str | None = None,
+    offset: int = 0,
+    limit: int = 10,
+    page: int = 0,
 ) -> Response:
-    """GET /v1/builds?component_id=…: newest first, bare array, paged."""
-    return paged(rt, component(rt, component_id), offset, limit, page)
+    """GET /v1/builds?component_id=…|app_id=…: newest first, bare array, paged (the component wins)."""
+    if component_id is not None:
+        return paged(rt, builds_of(rt, component(rt, component_id)), offset, limit, page)
+    if app_id is None:
+        raise ApiError(400, "component id or app id must be passed in",
+                       description="pass component_id or app_id")  # fmt: skip
+    records = (r for _, r in rt.store.scan(KIND, where={"app_id": app_id}) if r["org_id"] == org())
+    return paged(rt, records, offset, limit, page)
 
 
 async def create_app_component_build(
@@ -208,7 +217,7 @@ async def list_app_component_builds(
     rt: Runtime, app_id: str, component_id: str, offset: int = 0, limit: int = 10, page: int = 0
 ) -> Response:
     """GET /v1/apps/{app_id}/components/{component_id}/builds."""
-    return paged(rt, component(rt, component_id, app_id), offset, limit, page)
+    return paged(rt, builds_of(rt, component(rt, component_id, app_id)), offset, limit, page)
 
 
 async def get_latest_app_component_build(rt: Runtime, app_id: str, component_id: str) -> Response:
