@@ -180,6 +180,13 @@ class Deriver:
         if errors:
             entry["error_schema"] = errors[0]
         kwargs = functions["_get_kwargs"].args
+        entry["parameters"] = {a.arg: {"in": "path", "required": True} for a in kwargs.args}
+        for arg, default in zip(kwargs.kwonlyargs, kwargs.kw_defaults, strict=True):
+            if arg.arg != "body":
+                fact: dict[str, Any] = {"in": "query", "required": default is None}
+                if isinstance(default, ast.Constant):
+                    fact["default"] = default.value
+                entry["parameters"][arg.arg] = fact
         body = next((a for a in kwargs.args + kwargs.kwonlyargs if a.arg == "body"), None)
         if body is not None and body.annotation is not None:
             entry["request"] = ast.unparse(body.annotation)

@@ -174,3 +174,33 @@ def test_request_bodies_nuon_accepts_are_accepted(client: TestClient, operation:
     for body in _bodies(SNAPSHOT.operations[operation]["request"]):
         response = call(client, method, url, json=body)
         assert response.status_code == SNAPSHOT.operations[operation]["status"], response.text
+
+
+def _spec_operation(operation: str) -> dict[str, Any]:
+    method, path = operation.split(" ", 1)
+    return SPEC["paths"][path][method.lower()]  # type: ignore[no-any-return]
+
+
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+@pytest.mark.parametrize("operation", sorted(SNAPSHOT.operations))
+def test_parameters_and_statuses_are_nuon_s(operation: str) -> None:
+    spec = _spec_operation(operation)
+    facts = SNAPSHOT.operations[operation]
+    parameters = {}
+    for parameter in map(_resolve, spec.get("parameters", [])):
+        fact = {"in": parameter["in"], "required": parameter.get("required", False)}
+        if "default" in parameter["schema"]:
+            fact["default"] = parameter["schema"]["default"]
+        parameters[parameter["name"]] = fact
+    assert parameters == facts["parameters"]
+    statuses = {int(status) for status in spec["responses"]}
+    assert facts["status"] in statuses and set(facts["error_statuses"]) <= statuses
+    assert ("requestBody" in spec) == ("request" in facts)
