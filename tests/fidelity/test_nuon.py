@@ -204,3 +204,42 @@ def test_parameters_and_statuses_are_nuon_s(operation: str) -> None:
     statuses = {int(status) for status in spec["responses"]}
     assert facts["status"] in statuses and set(facts["error_statuses"]) <= statuses
     assert ("requestBody" in spec) == ("request" in facts)
+
+
+#: Nuon's models and the spec schemas that describe them field by field.
+MODELLED = {
+    "AppComponentBuild": "app.ComponentBuild",
+    "AppRunnerJob": "app.RunnerJob",
+    "AppRunnerJobExecution": "app.RunnerJobExecution",
+    "AppRunnerJobExecutionOutputs": "app.RunnerJobExecutionOutputs",
+    "AppRunnerJobExecutionResult": "app.RunnerJobExecutionResult",
+    "AppLogStream": "app.LogStream",
+    "AppVCSConnectionCommit": "app.VCSConnectionCommit",
+    "AppComponentRelease": "app.ComponentRelease",
+    "AppComponentReleaseStep": "app.ComponentReleaseStep",
+    "AppInstallDeploy": "app.InstallDeploy",
+    "ServiceOrgComponentBuildHistoryResponse": "service.OrgComponentBuildHistoryResponse",
+    "ServiceOrgComponentBuildHistoryItem": "service.OrgComponentBuildHistoryItem",
+    "StderrErrResponse": "stderr.ErrResponse",
+}
+
+
+def _vendor(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = SNAPSHOT.definitions[schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.parametrize("model", sorted(MODELLED))
+def test_spec_schemas_have_nuon_s_fields_types_and_enums(model: str) -> None:
+    ours = SPEC["components"]["schemas"][MODELLED[model]]
+    theirs = SNAPSHOT.definitions[model]
+    assert set(ours["properties"]) == set(theirs["properties"])
+    assert "required" not in ours and "required" not in theirs  # Nuon requires no field
+    for name, schema in ours["properties"].items():
+        mine, vendor = _resolve(schema), _vendor(theirs["properties"][name])
+        assert mine["type"] == vendor["type"], name
+        assert mine.get("enum") == vendor.get("enum"), name
+        assert not mine.get("nullable"), name
+        if vendor["type"] == "array":
+            assert _resolve(mine["items"])["type"] == _vendor(vendor["items"])["type"], name
