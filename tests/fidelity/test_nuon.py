@@ -14,6 +14,7 @@ from buildmock.settings import FIXTURES_DIR, SPECS_DIR
 from tests.cases.nuon import APP, HEADERS
 from tests.conftest import advance, make_app
 from tests.fidelity.strict import load, spec_operations
+from tests.vendors.test_nuon import _resolve
 
 SNAPSHOT = load("nuon")
 SPEC = yaml.safe_load((SPECS_DIR / "nuon.yaml").read_text())
@@ -179,15 +180,6 @@ def test_request_bodies_nuon_accepts_are_accepted(client: TestClient, operation:
 def _spec_operation(operation: str) -> dict[str, Any]:
     method, path = operation.split(" ", 1)
     return SPEC["paths"][path][method.lower()]  # type: ignore[no-any-return]
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 @pytest.mark.parametrize("operation", sorted(SNAPSHOT.operations))

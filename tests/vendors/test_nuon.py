@@ -278,6 +278,8 @@ def test_paging_headers(client: TestClient) -> None:
         client.get(f"/nuon/v1/builds?component_id={COMPONENT}&limit=0", headers=HEADERS).status_code
         == 400
     )
+    huge = client.get(f"/nuon/v1/builds?component_id={COMPONENT}&offset={10**19}", headers=HEADERS)
+    assert (huge.status_code, huge.json()) == (200, [])
     neither = client.get("/nuon/v1/builds", headers=HEADERS)
     assert neither.status_code == 400 and CASE.is_error(neither.json())
 

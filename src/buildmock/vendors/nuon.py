@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -145,7 +146,9 @@ def paged(
     limit = min(limit, MAX_LIMIT)
     if page > 0:
         offset = (page - 1) * limit
-    taken = list(itertools.islice(records, offset, offset + limit + 1))
+    # Schemathesis-sized offsets are valid integers; islice takes at most sys.maxsize.
+    start = min(offset, sys.maxsize - limit - 1)
+    taken = list(itertools.islice(records, start, start + limit + 1))
     now = rt.now()
     headers = {"X-Nuon-Page-Next": "true" if len(taken) > limit else "false",
                "X-Nuon-Page-Offset": str(offset), "X-Nuon-Page-Limit": str(limit)}  # fmt: skip
