@@ -77,7 +77,9 @@ def check_consistent(r: dict[str, Any]) -> None:
     else:
         assert r["runTimeBySec"] is None
     done = state == "DONE" and r["runType"] == "BUILD"
-    for key in ("imageUrl", "imageSize", "imageDigest"):
+    # The image URL is fixed when the run is created; size and digest only once a BUILD run is DONE.
+    assert r["imageUrl"].endswith(f":{r['tagName']}")
+    for key in ("imageSize", "imageDigest"):
         assert (r[key] is not None) == done, key
     if done:
         assert DIGEST.match(r["imageDigest"]) and r["imageSize"] > 0
@@ -117,7 +119,7 @@ def test_run_goes_created_running_done_with_steps_following(client: TestClient) 
             break
     assert seen == {"CREATED", "RUNNING", "DONE"}
     assert step_states == {"WAIT", "RUNNING", "DONE"}
-    assert now["imageUrl"].endswith(f"/{now['registryName']}/{now['imageName']}")
+    assert now["imageUrl"].endswith(f"/{now['registryName']}/{now['imageName']}:{now['tagName']}")
     # finished runs no longer change
     advance(client, 1000)
     assert get(client, r["buildRunSeq"]) == now
@@ -152,7 +154,7 @@ def test_forced_error_fails_a_step_and_leaves_later_steps_waiting(client: TestCl
         failed = states.index("ERROR")
         assert set(states[:failed]) <= {"DONE"} and set(states[failed + 1 :]) <= {"WAIT"}
         assert final["endTime"] == final["buildStepRuns"][failed]["endTime"]
-        assert "ERROR" in log_of(client, r["buildRunSeq"])["buildStepRuns"][failed]["log"]
+        assert "ERROR" in log_of(client, r["buildRunSeq"])["buildRunLogs"][failed]["log"]
 
 
 def test_unknown_outcome_is_400(client: TestClient) -> None:
@@ -166,7 +168,7 @@ def test_log_grows_as_the_run_progresses(client: TestClient) -> None:
     sizes = []
     for _ in range(120):
         body = log_of(client, r["buildRunSeq"])
-        sizes.append(sum(len(s["log"]) for s in body["buildStepRuns"]))
+        sizes.append(sum(len(s["log"]) for s in body["buildRunLogs"]))
         if body["runState"] == "DONE":
             break
         advance(client, 1)
@@ -206,7 +208,7 @@ def test_cancel_only_while_running_creates_a_cancel_run(client: TestClient) -> N
     assert "ERROR" in [s["stepState"] for s in original["buildStepRuns"]]
     assert "RUNNING" not in [s["stepState"] for s in original["buildStepRuns"]]
     assert "cancelled" in "".join(
-        s["log"] for s in log_of(client, r["buildRunSeq"])["buildStepRuns"]
+        s["log"] for s in log_of(client, r["buildRunSeq"])["buildRunLogs"]
     )
     advance(client, 600)
     assert get(client, r["buildRunSeq"]) == original
@@ -254,7 +256,7 @@ def test_fixtures_load_and_declare_builds() -> None:
         assert (first["runState"], second["runState"]) == ("DONE", "ERROR")
         assert first["buildName"] == "build-test" and first["imageName"] == "build-api-test-gradle"
         assert first["tagName"] == "8u292-rmsoft" and DIGEST.match(first["imageDigest"])
-        assert run(c, 1)["buildNo"] == 3
+        assert run(c, 1)["buildNo"] == 4
 
 
 # -- callbacks -----------------------------------------------------------------------------------

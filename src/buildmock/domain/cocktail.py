@@ -35,6 +35,10 @@ OUTCOMES = {"DONE": "DONE", "done": "DONE", "success": "DONE",
 STEP_SECONDS = {"CODE_DOWN": (4.0, 12.0), "USER_TASK": (8.0, 30.0), "CREATE_IMAGE": (20.0, 60.0)}
 #: Seconds a CANCEL run takes to stop the build.
 CANCEL_SECONDS = 3.0
+#: Runs ``GET /v1/build/run?buildSeq=`` answers at most (the newest); the vendor's server sends them all.
+LIST_LIMIT = 100
+#: Default and largest ``limitCount`` of ``GET /v1/build/run/latest`` (the server's default is 5).
+LATEST_DEFAULT, LATEST_MAX = 5, 1000
 
 _REGISTRY_HOSTS = ("regi.cocktailcloud.io", "harbor.acornsoft.io", "registry.cocktailcloud.io")
 _SUFFIXES = ("api", "web", "batch", "gateway", "worker", "gradle", "maven", "node")
@@ -152,13 +156,17 @@ def plan_run(
     tag_name: str | None,
     description: str | None,
     callback_url: str | None,
+    steps_from: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A new BUILD run: its timeline, every step's times and log lines, its image; fixed now."""
+    """A new BUILD run: its timeline, every step's times and log lines, its image; fixed now.
+
+    ``steps_from`` (``buildStepSeq`` and ``config`` of each step) re-runs a history run's steps.
+    """
     if outcome not in FINAL:
         raise ValueError(f"unknown outcome {outcome!r}")
     start = _ms(now)
     running_at = _ms(start + synth.uniform(1.0, 3.0) / speed)
-    configs = build["steps"]
+    configs = steps_from if steps_from is not None else build["steps"]
     victim = synth.integer(0, len(configs) - 1) if outcome == "ERROR" else None
     steps: list[dict[str, Any]] = []
     at = running_at
@@ -192,7 +200,7 @@ def plan_run(
         "callbackUrl": callback_url,
         "build": {k: v for k, v in build.items() if k != "steps"},
         "marks": Timeline(marks).to_json(),
-        "imageUrl": f"{build['registryHost']}/{build['registryName']}/{build['imageName']}",
+        "imageUrl": image_url(build, tag),
         "imageSize": synth.integer(20_000_000, 900_000_000),
         "imageDigest": "sha256:" + synth.hex(64),
         "steps": steps,
@@ -200,15 +208,43 @@ def plan_run(
     }
 
 
+def image_url(build: dict[str, Any], tag: str) -> str:
+    """``<registry host>/<registryName>/<imageName>:<tag>``, fixed when the run is created."""
+    return f"{build['registryHost']}/{build['registryName']}/{build['imageName']}:{tag}"
+
+
+def history_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps of a run as a re-run from its history repeats them."""
+    return [{"buildStepSeq": s["buildStepSeq"], "config": s["config"]} for s in run["steps"]]
+
+
 def plan_cancel(
-    run: dict[str, Any], *, build_run_seq: int, now: float, speed: float, callback_url: str | None
+    run: dict[str, Any],
+    *,
+    build_run_seq: int,
+    step_run_seq: int,
+    now: float,
+    speed: float,
+    callback_url: str | None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Cancel a RUNNING run: ``(the run cut to ERROR now, the new CANCEL run)``; 409 otherwise."""
+    """Cancel a RUNNING run: ``(the run cut to ERROR now, the new CANCEL run)``; 409 otherwise.
+
+    The CANCEL run has one CANCEL step run (as the server's createBuildRunByBuildCancel adds it).
+    """
     check_cancellable(run, now)
     timeline = Timeline.from_json(run["marks"])
     cut = {**run, "marks": RUN.apply(timeline, "cancel", _ms(now)).to_json(), "cancelled": True}
     start = _ms(now)
-    marks = (("CREATED", start), ("RUNNING", start), ("DONE", _ms(start + CANCEL_SECONDS / speed)))
+    stop = _ms(start + CANCEL_SECONDS / speed)
+    marks = (("CREATED", start), ("RUNNING", start), ("DONE", stop))
+    kind = "CANCEL"
+    step = {
+        "buildStepRunSeq": step_run_seq, "buildStepSeq": None, "stepType": kind, "stepOrder": 1,
+        "config": {"stepType": kind, "refBuildRunSeq": run["buildRunSeq"]},
+        "begin": start, "end": stop, "final": "DONE",
+        "logId": f"{run['buildSeq']}.{build_run_seq}.{step_run_seq}-{kind.lower()}",
+        "lines": [[start, f"Cancelling build run {run['buildRunSeq']}..."], [stop, "Build run cancelled."]],
+    }  # fmt: skip
     cancel = {
         **{k: run[k] for k in ("buildSeq", "buildNo", "tagName", "build", "imageUrl")},
         "kind": "CANCEL",
@@ -218,7 +254,7 @@ def plan_cancel(
         "marks": Timeline(marks).to_json(),
         "imageSize": None,
         "imageDigest": None,
-        "steps": [],
+        "steps": [step],
         "cancelled": False,
         "cancels": run["buildRunSeq"],
     }
@@ -329,7 +365,7 @@ def render_step(
         "buildStepSeq": step["buildStepSeq"],
         "buildRunSeq": run["buildRunSeq"],
         "stepType": step["stepType"],
-        "stepConfig": "",
+        "stepConfig": None,
         "stepState": state,
         "stepOrder": step["stepOrder"],
         "logId": step["logId"] if begin is not None else None,
@@ -396,10 +432,11 @@ def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
         "autotagSeqType": build["autotagSeqType"],
         "tagName": run["tagName"],
         "callbackUrl": run["callbackUrl"],
-        "imageUrl": run["imageUrl"] if done else None,
+        "imageUrl": run["imageUrl"],
         "imageSize": run["imageSize"] if done else None,
         "imageDigest": run["imageDigest"] if done else None,
-        "pipelineSeq": 0,
+        "pipelineSeq": run.get("pipelineSeq", 0),
+        "relatedPipelineInfo": run.get("relatedPipelineInfo"),
         "beginTime": iso_time(begin) if begin is not None else None,
         "endTime": iso_time(end) if end is not None else None,
         "runTimeBySec": _seconds(begin, end) if begin is not None and end is not None else None,
@@ -408,9 +445,10 @@ def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
     }
 
 
-def render_log(run: dict[str, Any], now: float) -> dict[str, Any]:
-    """The run with each step's log so far (``BuildRunLogVO``)."""
+def render_log(run: dict[str, Any], now: float, step_run_seq: int | None = None) -> dict[str, Any]:
+    """The run with each step's log so far (``BuildRunLogVO``), or only step run ``step_run_seq``'s."""
     timeline = Timeline.from_json(run["marks"])
+    steps = [s for s in run["steps"] if step_run_seq in (None, s["buildStepRunSeq"])]
     state = timeline.state_at(now)
     build = run["build"]
     return {
@@ -424,5 +462,5 @@ def render_log(run: dict[str, Any], now: float) -> dict[str, Any]:
         "externalRegistrySeq": build["externalRegistrySeq"],
         "buildServerHost": build["buildServerHost"],
         "dbLog": state in FINAL,
-        "buildStepRuns": [render_step(run, s, now, with_log=True) for s in run["steps"]],
+        "buildRunLogs": [render_step(run, s, now, with_log=True) for s in steps],
     }
