@@ -434,3 +434,240 @@ def test_reset_replaces_the_dispatcher(client: TestClient, receiver: Receiver) -
     assert old.tick() == 0
     assert receiver.got() == []
     assert _callbacks_state(client)["pending"] == 0
+
+
+# -- the rest of the build-run controller --------------------------------------------------------
+
+
+def _ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok", body
+    return body["result"]
+
+
+def test_run_list_is_newest_first_and_bounded(client: TestClient) -> None:
+    from buildmock.domain.cocktail import LIST_LIMIT
+
+    seqs = [run(client, 3)["buildRunSeq"] for _ in range(LIST_LIMIT + 5)]
+    listed = _ok(client.get(BASE, params={"buildSeq": 3}, headers=H))
+    assert [r["buildRunSeq"] for r in listed] == seqs[::-1][:LIST_LIMIT]
+    assert _ok(client.get(BASE, params={"buildSeq": 4}, headers=H)) == []
+
+
+def test_latest_lists_done_build_runs_of_an_account(client: TestClient) -> None:
+    first, failed, other = (
+        run(client, 1, prefer="DONE"),
+        run(client, 1, prefer="ERROR"),
+        run(client, 2),
+    )
+    assert (
+        _ok(client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H))
+        == []
+    )
+    advance(client, 600)
+    latest = _ok(
+        client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H)
+    )
+    assert [r["buildRunSeq"] for r in latest] == [first["buildRunSeq"]]
+    assert failed["buildRunSeq"] not in [r["buildRunSeq"] for r in latest]
+    more = [run(client, 1, prefer="DONE")["buildRunSeq"] for _ in range(6)]
+    advance(client, 600)
+    five = _ok(client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H))
+    assert [r["buildRunSeq"] for r in five] == more[::-1][:5]  # the server's default limitCount
+    two = _ok(client.get(f"{BASE}/latest", params={"serviceSeq": 1, "limitCount": 2}, headers=H))
+    assert len(two) == 2
+    assert _ok(client.get(f"{BASE}/latest", headers=H)) is None
+    assert other["accountSeq"] != first["accountSeq"] or other["buildSeq"] != first["buildSeq"]
+    assert client.get(f"{BASE}/latest", params={"limitCount": 1001}, headers=H).status_code == 400
+
+
+def test_search_finds_the_run_of_an_image(client: TestClient) -> None:
+    r = run(client, 1, tagName="v7")
+    assert r["imageUrl"].endswith(f"/{r['registryName']}/{r['imageName']}:v7")
+    found = _ok(client.get(f"{BASE}/search", params={"imageUrl": r["imageUrl"]}, headers=H))
+    assert found["buildRunSeq"] == r["buildRunSeq"]
+    other_build = {"imageUrl": r["imageUrl"], "buildSeq": 2}
+    assert _ok(client.get(f"{BASE}/search", params=other_build, headers=H)) is None
+    assert _ok(client.get(f"{BASE}/search", params={"imageUrl": "nope"}, headers=H)) is None
+    assert client.get(f"{BASE}/search", headers=H).status_code == 400
+
+
+def test_step_log_is_the_run_with_one_step(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    advance(client, 600)
+    whole = log_of(client, r["buildRunSeq"])
+    for step in whole["buildRunLogs"]:
+        one = _ok(client.get(f"{BASE}/log/step/{step['buildStepRunSeq']}", headers=H))
+        assert one["buildRunLogs"] == [step] and one["buildRunSeq"] == r["buildRunSeq"]
+        assert "buildStepRuns" not in one
+    missing = client.get(f"{BASE}/log/step/9999", headers=H)
+    assert missing.status_code == 404 and missing.json()["code"] == "CCCM1013000"
+
+
+def test_rerun_from_history_repeats_its_steps(client: TestClient) -> None:
+    history = run(client, 1, prefer="DONE", tagName="v1")
+    again = _ok(
+        client.post(f"{BASE}/1/{history['buildRunSeq']}", json={"tagName": "v2"}, headers=H)
+    )
+    assert (again["buildSeq"], again["buildNo"], again["tagName"]) == (
+        1,
+        history["buildNo"] + 1,
+        "v2",
+    )
+    assert [s["buildStepSeq"] for s in again["buildStepRuns"]] == [
+        s["buildStepSeq"] for s in history["buildStepRuns"]
+    ]
+    assert (
+        again["buildStepRuns"][0]["buildStepRunSeq"]
+        > history["buildStepRuns"][-1]["buildStepRunSeq"]
+    )
+    query_wins = client.post(
+        f"{BASE}/1/{history['buildRunSeq']}", params={"tagName": "v3"}, json={}, headers=H
+    )
+    assert _ok(query_wins)["tagName"] == "v3"
+    for path in (f"{BASE}/2/{history['buildRunSeq']}", f"{BASE}/1/999"):
+        assert client.post(path, json={}, headers=H).status_code == 404
+    assert (
+        client.post(f"{BASE}/1/{history['buildRunSeq']}", headers=H).status_code == 400
+    )  # body required
+
+
+def test_deleting_a_cancelled_run_removes_its_cancel_run(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    _until(client, r["buildRunSeq"], "RUNNING")
+    cancel = _ok(client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H))
+    assert [s["stepType"] for s in cancel["buildStepRuns"]] == ["CANCEL"]
+    assert cancel["buildStepRuns"][0]["buildStepSeq"] is None
+    others = _ok(client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H))
+    assert [o["buildRunSeq"] for o in others] == [cancel["buildRunSeq"]]
+    advance(client, 600)
+    assert (
+        _ok(client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H))["buildRunSeq"]
+        == r["buildRunSeq"]
+    )
+    for seq in (r["buildRunSeq"], cancel["buildRunSeq"]):
+        assert client.get(f"{BASE}/{seq}", headers=H).status_code == 404
+    assert client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H).status_code == 404
+
+
+def test_image_tag_delete_removes_every_run_of_the_image(client: TestClient) -> None:
+    a, b, keep = (
+        run(client, 1, tagName="t1"),
+        run(client, 1, tagName="t1"),
+        run(client, 1, tagName="t2"),
+    )
+    _until(client, b["buildRunSeq"], "RUNNING")  # a RUNNING run of the image refuses the delete
+    refused = client.delete(f"{BASE}/1/tag", params={"buildRunSeqs": [a["buildRunSeq"]]}, headers=H)
+    assert refused.status_code == 409 and refused.json()["code"] == "CCBD1014000"
+    advance(client, 600)
+    params = {"buildRunSeqs": [a["buildRunSeq"], 999]}
+    assert (
+        _ok(client.delete(f"{BASE}/1/tag", params=params, headers=H)) == 2
+    )  # a and b share the image
+    assert [r["buildRunSeq"] for r in _ok(client.get(BASE, params={"buildSeq": 1}, headers=H))] == [
+        keep["buildRunSeq"]
+    ]
+    assert client.delete(f"{BASE}/1/tag", headers=H).status_code == 400
+
+
+# -- error modes ---------------------------------------------------------------------------------
+
+#: One request per kind of failure: (method, path, kwargs, HTTP status by default, vendor code).
+FAILURES = [
+    ("GET", f"{BASE}/log/77", {}, 404, "CCCM1013000"),
+    ("GET", f"{BASE}/log/step/77", {}, 404, "CCCM1013000"),
+    ("PUT", f"{BASE}/cancel/77", {}, 404, "CCCM1013000"),
+    ("DELETE", f"{BASE}/77", {}, 404, "CCCM1013000"),
+    ("GET", f"{BASE}/77/otherremoveruns", {}, 404, "CCCM1013000"),
+    ("POST", f"{BASE}/1/77", {"json": {}}, 404, "CCCM1013000"),
+    ("GET", BASE, {}, 400, "CKSY1400000"),
+    ("GET", f"{BASE}/abc", {}, 404, None),
+    ("POST", f"{BASE}/0", {}, 400, "CKSY1400000"),
+    ("GET", f"{BASE}/latest", {"params": {"limitCount": 0}}, 400, "CKSY1400000"),
+    ("PATCH", f"{BASE}/1", {}, 405, "CKSY1405000"),
+    ("GET", f"{BASE}/1", {"headers": {}}, 401, "CCCM1009000"),
+]
+
+
+@pytest.mark.parametrize("mode", ["http", "vendor"])
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "code"), FAILURES)
+def test_errors_in_either_mode(
+    mode: str, method: str, path: str, kwargs: dict[str, Any], status: int, code: str | None
+) -> None:
+    kwargs = {"headers": H, **kwargs}
+    with TestClient(make_app("cocktail", cocktail_errors=mode)) as c:
+        response = c.request(method, path, **kwargs)
+    body = response.json()
+    assert response.status_code == (200 if mode == "vendor" else status)
+    assert body["status"] == "error" and body["httpStatusCode"] == status
+    if code is not None:
+        assert body["code"] == code
+    if status == 405:
+        assert response.headers["allow"] == "POST, GET, DELETE"
+
+
+def test_vendor_mode_answers_an_unknown_run_with_null_and_keeps_state() -> None:
+    with TestClient(make_app("cocktail", cocktail_errors="vendor")) as c:
+        assert _ok(c.get(f"{BASE}/77", headers=H)) is None
+        r = run(c, prefer="DONE")
+        _until(c, r["buildRunSeq"], "RUNNING")
+        refused = c.delete(f"{BASE}/{r['buildRunSeq']}", headers=H)
+        assert refused.status_code == 200 and refused.json()["code"] == "CCBD1014000"
+        assert get(c, r["buildRunSeq"])["runState"] == "RUNNING"  # a refusal changes nothing
+
+
+def test_vendor_mode_conforms_to_the_spec_under_schemathesis() -> None:
+    import yaml
+
+    from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
+    from buildmock.settings import SPECS_DIR
+
+    app = make_app("cocktail", clock="real", speed=60.0, cocktail_errors="vendor")
+    spec = yaml.safe_load((SPECS_DIR / "cocktail.yaml").read_text())
+    config = make_config(
+        phases=ALL_PHASES, max_examples=15, seed=4321, headers=H, extra=spec_profile(spec)
+    )
+    result = execute(load_asgi(app, "cocktail", config))
+    assert not result.errors, result.errors
+    assert not result.findings, [f"{f.operation} [{f.check}] {f.title}" for f in result.findings]
+    assert result.scenarios > 0
+
+
+# -- the setting, end to end -------------------------------------------------------------------
+
+
+def test_env_variable_selects_vendor_errors() -> None:
+    from tests.cli.test_serve import serving
+
+    env = {"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}
+    with serving("--api", "cocktail", "--no-fixtures", env=env) as (base, _):
+        refused = httpx.get(f"{base}{BASE}/77")
+    assert refused.status_code == 200 and refused.json()["code"] == "CCCM1009000"
+
+
+def test_buildmock_contract_judges_a_server_answering_errors_with_200(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real ``serve --cocktail-errors vendor`` process over HTTP: no finding (the default mode is
+    judged by tests/contract/test_mock_conformance.py)."""
+    from buildmock.cli.main import main
+    from tests.cli.test_serve import serving
+
+    with serving("--api", "cocktail", "--no-fixtures", "--cocktail-errors", "vendor") as (base, _):
+        headers = [item for k, v in H.items() for item in ("-H", f"{k}: {v}")]
+        code = main([
+            "contract", "--api", "cocktail", "--base-url", f"{base}/cocktail", *headers,
+            "--phases", "examples,coverage", "--max-examples", "3", "--seed", "7", "-q",
+        ])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+
+
+def test_cocktail_errors_setting_is_validated() -> None:
+    from buildmock.settings import Settings
+
+    assert Settings().cocktail_errors == "http"
+    assert Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}).cocktail_errors == "vendor"
+    with pytest.raises(ValueError, match="--cocktail-errors"):
+        Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "maybe"})
