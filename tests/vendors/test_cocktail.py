@@ -607,6 +607,18 @@ def test_errors_in_either_mode(
         assert response.headers["allow"] == "POST, GET, DELETE"
 
 
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/cancel/1", "PUT"), ("/1/tag", "DELETE"), ("/1/otherremoveruns", "GET"), ("/1/2", "POST")],
+)
+def test_allow_names_the_methods_of_the_most_concrete_path(
+    client: TestClient, path: str, allow: str
+) -> None:
+    # ``/cancel/1`` also fits ``/{buildSeq}/{buildRunSeq}``; OpenAPI ranks the concrete segment first.
+    response = client.patch(BASE + path, headers=H)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+
+
 def test_vendor_mode_answers_an_unknown_run_with_null_and_keeps_state() -> None:
     with TestClient(make_app("cocktail", cocktail_errors="vendor")) as c:
         assert _ok(c.get(f"{BASE}/77", headers=H)) is None
