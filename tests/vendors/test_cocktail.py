@@ -61,15 +61,18 @@ def _ts(value: str) -> float:
 def check_consistent(r: dict[str, Any]) -> None:
     """Everything that must hold of a run whatever its state."""
     state = r["runState"]
-    assert (
-        r["possibleActions"]
-        == {
-            "CREATED": ["VIEW", "BUILD", "REMOVE"],
-            "RUNNING": ["VIEW", "LOG", "CANCEL"],
-            "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
-            "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
-        }[state]
-    )
+    init = [s for s in r["buildStepRuns"] if s["stepType"] == "INIT"]
+    assert len(init) == 1 and init[0]["stepOrder"] == 0 and init[0]["buildStepSeq"] == 0
+    assert r["buildStepRuns"][0] is init[0]
+    expected = {
+        "CREATED": ["VIEW", "BUILD", "REMOVE"],
+        "RUNNING": ["VIEW", "LOG", "CANCEL"],
+        "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
+        "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
+    }[state]
+    if state == "RUNNING" and r["runType"] == "BUILD" and init[0]["stepState"] != "DONE":
+        expected = ["VIEW", "LOG"]  # the server hides CANCEL until the INIT step is DONE
+    assert r["possibleActions"] == expected
     assert (r["beginTime"] is None) == (state == "CREATED")
     assert (r["endTime"] is None) == (state in ("CREATED", "RUNNING"))
     if r["endTime"] is not None:
@@ -79,11 +82,16 @@ def check_consistent(r: dict[str, Any]) -> None:
     done = state == "DONE" and r["runType"] == "BUILD"
     # The image URL is fixed when the run is created; size and digest only once a BUILD run is DONE.
     assert r["imageUrl"].endswith(f":{r['tagName']}")
-    for key in ("imageSize", "imageDigest"):
-        assert (r[key] is not None) == done, key
+    assert (r["imageSize"] > 0) == done and (r["imageDigest"] is not None) == done
     if done:
         assert DIGEST.match(r["imageDigest"]) and r["imageSize"] > 0
     for step in r["buildStepRuns"]:
+        assert step["logId"].endswith(
+            f".{r['buildRunSeq']}.{step['buildStepRunSeq']}-{step['stepType'].lower()}"
+        )
+        if r["runType"] == "CANCEL" and step["stepType"] == "INIT":
+            assert step["stepState"] == "WAIT"  # added by the server on first read; nothing runs it
+            continue
         assert step["stepState"] in ("WAIT", "RUNNING", "ERROR", "DONE")
         if state == "CREATED":
             assert step["stepState"] == "WAIT"
@@ -268,14 +276,17 @@ class Receiver:
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.bodies: list[tuple[str, Any]] = []
+        self.queries: list[str] = []
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                path, _, query = self.path.partition("?")
                 with outer.lock:
-                    outer.bodies.append((self.path, orjson.loads(raw)))
+                    outer.bodies.append((path, orjson.loads(raw)))
+                    outer.queries.append(query)
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -351,6 +362,12 @@ def test_cancel_calls_back_the_cancelled_run_and_the_cancel_run(
         ("/build", r["buildRunSeq"], "ERROR"),
         ("/cancel", cancelled["buildRunSeq"], "DONE"),
     ]
+    # The server appends the caller's gateway headers to every callback URL (user-workspace carries the user id).
+    assert receiver.queries == ["user-id=1&user-role=ADMIN&user-workspace=1"] * 2
+    assert (
+        cancelled["callbackUrl"]
+        == receiver.url("/cancel") + "?user-id=1&user-role=ADMIN&user-workspace=1"
+    )
 
 
 def test_deleted_before_finishing_gets_no_callback(client: TestClient, receiver: Receiver) -> None:
@@ -533,22 +550,43 @@ def test_rerun_from_history_repeats_its_steps(client: TestClient) -> None:
     )  # body required
 
 
-def test_deleting_a_cancelled_run_removes_its_cancel_run(client: TestClient) -> None:
+def test_cancel_run_has_an_init_and_a_cancel_step_and_outlives_the_delete(
+    client: TestClient,
+) -> None:
     r = run(client, prefer="DONE")
     _until(client, r["buildRunSeq"], "RUNNING")
     cancel = _ok(client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H))
-    assert [s["stepType"] for s in cancel["buildStepRuns"]] == ["CANCEL"]
-    assert cancel["buildStepRuns"][0]["buildStepSeq"] is None
-    others = _ok(client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H))
-    assert [o["buildRunSeq"] for o in others] == [cancel["buildRunSeq"]]
+    assert [s["stepType"] for s in cancel["buildStepRuns"]] == ["INIT", "CANCEL"]
+    assert cancel["buildStepRuns"][1]["buildStepSeq"] is None
+    assert cancel["buildStepRuns"][1]["buildStepConfig"]["refBuildRunSeq"] == r["buildRunSeq"]
+    assert _ok(client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H)) == []
     advance(client, 600)
     assert (
         _ok(client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H))["buildRunSeq"]
         == r["buildRunSeq"]
     )
-    for seq in (r["buildRunSeq"], cancel["buildRunSeq"]):
-        assert client.get(f"{BASE}/{seq}", headers=H).status_code == 404
+    assert client.get(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 404
+    assert get(client, cancel["buildRunSeq"])["runState"] == "DONE"
     assert client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H).status_code == 404
+
+
+def test_runs_with_the_same_pushed_image_are_removed_together(client: TestClient) -> None:
+    from buildmock.vendors.cocktail import KIND
+
+    a, b, c = (run(client, 1, prefer="DONE") for _ in range(3))
+    store = client.app.mock.runtimes["cocktail"].store  # type: ignore[attr-defined]
+    twin = {**store.get(KIND, str(b["buildRunSeq"]))}
+    twin["imageDigest"] = store.get(KIND, str(a["buildRunSeq"]))["imageDigest"]
+    store.replace(KIND, str(b["buildRunSeq"]), twin)  # b pushed the very image a pushed
+    assert (
+        _ok(client.get(f"{BASE}/{a['buildRunSeq']}/otherremoveruns", headers=H)) == []
+    )  # not pushed yet
+    advance(client, 600)
+    others = _ok(client.get(f"{BASE}/{a['buildRunSeq']}/otherremoveruns", headers=H))
+    assert [o["buildRunSeq"] for o in others] == [b["buildRunSeq"]]
+    _ok(client.delete(f"{BASE}/{a['buildRunSeq']}", headers=H))
+    left = [r["buildRunSeq"] for r in _ok(client.get(BASE, params={"buildSeq": 1}, headers=H))]
+    assert left == [c["buildRunSeq"]]
 
 
 def test_image_tag_delete_removes_every_run_of_the_image(client: TestClient) -> None:

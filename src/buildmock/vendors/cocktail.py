@@ -138,7 +138,7 @@ def start_run(
     return model.plan_run(
         rt.synth, definition, build_run_seq=rt.store.next_value("buildRunSeq"),
         build_no=rt.store.next_value(f"buildNo:{build_seq}"),
-        step_run_seqs=[rt.store.next_value("buildStepRunSeq") for _ in steps],
+        step_run_seqs=[rt.store.next_value("buildStepRunSeq") for _ in range(len(steps) + 1)],
         now=now, speed=rt.settings.speed, outcome=outcome, tag_name=tag, description=desc, callback_url=url,
         steps_from=steps if history is not None else None,
     )  # fmt: skip
@@ -180,8 +180,9 @@ async def run_build(
 ) -> Response:
     """POST /v1/build/run/{buildSeq}: a new BUILD run (``Prefer: outcome=ERROR`` forces a failure)."""
     outcome, now = outcome_of_request(rt), rt.now()
+    url = model.callback_with_user(callback_url, caller())
     record = start_run(
-        rt, build_seq, now=now, outcome=outcome, tag=tag_name, desc=description, url=callback_url
+        rt, build_seq, now=now, outcome=outcome, tag=tag_name, desc=description, url=url
     )
     save(rt, record, new=True)
     return ok(model.render_run(record, now))
@@ -205,8 +206,8 @@ async def rerun_build_from_history(
     outcome, now = outcome_of_request(rt), rt.now()
     tag = tag_name or body.get("tagName") or None
     record = start_run(
-        rt, build_seq, now=now, outcome=outcome, tag=tag, desc=description, url=callback_url,
-        history=history,
+        rt, build_seq, now=now, outcome=outcome, tag=tag, desc=description,
+        url=model.callback_with_user(callback_url, caller()), history=history,
     )  # fmt: skip
     save(rt, record, new=True)
     return ok(model.render_run(record, now))
@@ -287,15 +288,20 @@ async def get_build_step_log(rt: Runtime, build_step_run_seq: int) -> Response:
 
 
 async def list_other_remove_runs(rt: Runtime, build_run_seq: int) -> Response:
-    """GET /v1/build/run/{buildRunSeq}/otherremoveruns: the CANCEL runs removed along with it."""
+    """GET /v1/build/run/{buildRunSeq}/otherremoveruns: the runs with the same pushed image."""
     run, now = stored(rt, build_run_seq), rt.now()
-    return ok([model.render_run(r, now) for r in companions(rt, run)])
+    return ok([model.render_run(r, now) for r in companions(rt, run, now)])
 
 
-def companions(rt: Runtime, run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The CANCEL runs that cancelled ``run`` (deleted with it)."""
-    seq = run["buildRunSeq"]
-    return [r for _, r in rt.store.scan(KIND) if r.get("cancels") == seq]
+def companions(rt: Runtime, run: dict[str, Any], now: float) -> list[dict[str, Any]]:
+    """The build's other runs whose pushed image has ``run``'s digest (deleted with it)."""
+    return model.same_image_runs(run, runs_of(rt, run["buildSeq"]), now)
+
+
+def caller() -> dict[str, str]:
+    """The gateway headers of the request being served."""
+    headers = request_headers()
+    return {k: headers.get(k, "") for k in ("user-id", "user-role", "user-workspace")}
 
 
 async def cancel_build_run(
@@ -304,10 +310,14 @@ async def cancel_build_run(
     """PUT /v1/build/run/cancel/{buildRunSeq}: only while RUNNING; answers the new CANCEL run."""
     run, now = stored(rt, build_run_seq), rt.now()
     model.check_cancellable(run, now)
+    build_run_seq = rt.store.next_value("buildRunSeq")
+    cancel_step, _init_step = (
+        rt.store.next_value("buildStepRunSeq"),
+        rt.store.next_value("buildStepRunSeq"),
+    )
     cut, cancel = model.plan_cancel(
-        run, build_run_seq=rt.store.next_value("buildRunSeq"),
-        step_run_seq=rt.store.next_value("buildStepRunSeq"), now=now, speed=rt.settings.speed,
-        callback_url=callback_url,
+        run, build_run_seq=build_run_seq, step_run_seq=cancel_step, now=now, speed=rt.settings.speed,
+        callback_url=model.callback_with_user(callback_url, caller()), seed=rt.settings.seed,
     )  # fmt: skip
     save(rt, cut, new=False)
     save(rt, cancel, new=True)
@@ -319,7 +329,7 @@ async def delete_build_run(rt: Runtime, build_seq: int) -> Response:
     build_run_seq = build_seq  # the spec's segment is named buildSeq, see there
     run, now = stored(rt, build_run_seq), rt.now()
     model.check_removable(run, now)
-    remove(rt, [*companions(rt, run), run])
+    remove(rt, [*companions(rt, run, now), run])
     return ok(model.render_run(run, now))
 
 
