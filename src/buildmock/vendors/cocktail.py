@@ -27,8 +27,10 @@ KIND = "run"
 STEP = "step"
 CALLBACKS = "callbacks"
 
-#: Cocktail error codes by HTTP status when the error names none (framework errors: CKSY1<status>000).
-_CODES = {400: "CKSY1400000", 401: "CCCM1009000", 404: "CCCM1013000", 409: "CCCM1007000"}
+#: Cocktail error codes by HTTP status when the error names none. Framework errors are the server's
+#: ``K8sApiStatus<status>`` (CKSY1<status>000): an unknown path is NoHandlerFound (CKSY1404000); handlers
+#: name their own code (ResourceNotFound CCCM1013000, InvalidState CCCM1007000, …).
+_CODES = {401: "CCCM1009000", 409: "CCCM1007000"}
 
 
 def _error_body(error: ApiError) -> dict[str, Any]:
