@@ -518,6 +518,12 @@ def test_step_log_is_the_run_with_one_step(client: TestClient) -> None:
         one = _ok(client.get(f"{BASE}/log/step/{step['buildStepRunSeq']}", headers=H))
         assert one["buildRunLogs"] == [step] and one["buildRunSeq"] == r["buildRunSeq"]
         assert "buildStepRuns" not in one
+    store = client.app.mock.runtimes["cocktail"].store  # type: ignore[attr-defined]
+    evicted = whole["buildRunLogs"][-1]["buildStepRunSeq"]
+    store.delete("step", str(evicted))  # as the step index's cap would evict it
+    assert (
+        _ok(client.get(f"{BASE}/log/step/{evicted}", headers=H))["buildRunSeq"] == r["buildRunSeq"]
+    )
     missing = client.get(f"{BASE}/log/step/9999", headers=H)
     assert missing.status_code == 404 and missing.json()["code"] == "CCCM1013000"
 

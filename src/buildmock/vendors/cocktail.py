@@ -278,8 +278,7 @@ async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
 
 async def get_build_step_log(rt: Runtime, build_step_run_seq: int) -> Response:
     """GET /v1/build/run/log/step/{buildStepRunSeq}: the run with that one step's log so far."""
-    index = rt.store.get(STEP, str(build_step_run_seq))
-    run = rt.store.get(KIND, index["buildRunSeq"]) if index is not None else None
+    run = run_of_step(rt, build_step_run_seq)
     if run is None:
         raise ApiError(
             404,
@@ -287,6 +286,18 @@ async def get_build_step_log(rt: Runtime, build_step_run_seq: int) -> Response:
             code="CCCM1013000",
         )
     return ok(model.render_log(run, rt.now(), build_step_run_seq))
+
+
+def run_of_step(rt: Runtime, build_step_run_seq: int) -> dict[str, Any] | None:
+    """The run holding a step run: through the index, else (its entry evicted) by a scan."""
+    index = rt.store.get(STEP, str(build_step_run_seq))
+    run = rt.store.get(KIND, index["buildRunSeq"]) if index is not None else None
+    if run is not None:
+        return run
+    for _, candidate in rt.store.scan(KIND):
+        if any(s["buildStepRunSeq"] == build_step_run_seq for s in candidate["steps"]):
+            return candidate
+    return None
 
 
 async def list_other_remove_runs(rt: Runtime, build_run_seq: int) -> Response:
