@@ -683,7 +683,7 @@ def test_vendor_mode_conforms_to_the_spec_under_schemathesis() -> None:
     app = make_app("cocktail", clock="real", speed=60.0, cocktail_errors="vendor")
     spec = yaml.safe_load((SPECS_DIR / "cocktail.yaml").read_text())
     config = make_config(
-        phases=ALL_PHASES, max_examples=15, seed=4321, headers=H, extra=spec_profile(spec)
+        phases=ALL_PHASES, max_examples=10, seed=4321, headers=H, extra=spec_profile(spec)
     )
     result = execute(load_asgi(app, "cocktail", config))
     assert not result.errors, result.errors
