@@ -39,6 +39,8 @@ class Settings:
     callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
     fast_path: bool = True
+    #: How Cocktail answers errors: "http" (a 4xx/5xx status) or "vendor" (HTTP 200, as its server does).
+    cocktail_errors: str = "http"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +50,10 @@ class Settings:
             raise ValueError("--speed must be positive")
         if self.cap < 1:
             raise ValueError("--cap must be at least 1")
+        if self.cocktail_errors not in ("http", "vendor"):
+            raise ValueError(
+                f"--cocktail-errors must be 'http' or 'vendor', not {self.cocktail_errors!r}"
+            )
         if not 0 < self.port < 65536:
             raise ValueError("--port must be between 1 and 65535")
 

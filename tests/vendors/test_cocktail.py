@@ -61,15 +61,18 @@ def _ts(value: str) -> float:
 def check_consistent(r: dict[str, Any]) -> None:
     """Everything that must hold of a run whatever its state."""
     state = r["runState"]
-    assert (
-        r["possibleActions"]
-        == {
-            "CREATED": ["VIEW", "BUILD", "REMOVE"],
-            "RUNNING": ["VIEW", "LOG", "CANCEL"],
-            "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
-            "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
-        }[state]
-    )
+    init = [s for s in r["buildStepRuns"] if s["stepType"] == "INIT"]
+    assert len(init) == 1 and init[0]["stepOrder"] == 0 and init[0]["buildStepSeq"] == 0
+    assert r["buildStepRuns"][0] is init[0]
+    expected = {
+        "CREATED": ["VIEW", "BUILD", "REMOVE"],
+        "RUNNING": ["VIEW", "LOG", "CANCEL"],
+        "DONE": ["VIEW", "BUILD", "LOG", "REMOVE"],
+        "ERROR": ["VIEW", "BUILD", "LOG", "REMOVE"],
+    }[state]
+    if state == "RUNNING" and r["runType"] == "BUILD" and init[0]["stepState"] != "DONE":
+        expected = ["VIEW", "LOG"]  # the server hides CANCEL until the INIT step is DONE
+    assert r["possibleActions"] == expected
     assert (r["beginTime"] is None) == (state == "CREATED")
     assert (r["endTime"] is None) == (state in ("CREATED", "RUNNING"))
     if r["endTime"] is not None:
@@ -77,11 +80,18 @@ def check_consistent(r: dict[str, Any]) -> None:
     else:
         assert r["runTimeBySec"] is None
     done = state == "DONE" and r["runType"] == "BUILD"
-    for key in ("imageUrl", "imageSize", "imageDigest"):
-        assert (r[key] is not None) == done, key
+    # The image URL is fixed when the run is created; size and digest only once a BUILD run is DONE.
+    assert r["imageUrl"].endswith(f":{r['tagName']}")
+    assert (r["imageSize"] > 0) == done and (r["imageDigest"] is not None) == done
     if done:
         assert DIGEST.match(r["imageDigest"]) and r["imageSize"] > 0
     for step in r["buildStepRuns"]:
+        assert step["logId"].endswith(
+            f".{r['buildRunSeq']}.{step['buildStepRunSeq']}-{step['stepType'].lower()}"
+        )
+        if r["runType"] == "CANCEL" and step["stepType"] == "INIT":
+            assert step["stepState"] == "WAIT"  # added by the server on first read; nothing runs it
+            continue
         assert step["stepState"] in ("WAIT", "RUNNING", "ERROR", "DONE")
         if state == "CREATED":
             assert step["stepState"] == "WAIT"
@@ -117,7 +127,7 @@ def test_run_goes_created_running_done_with_steps_following(client: TestClient) 
             break
     assert seen == {"CREATED", "RUNNING", "DONE"}
     assert step_states == {"WAIT", "RUNNING", "DONE"}
-    assert now["imageUrl"].endswith(f"/{now['registryName']}/{now['imageName']}")
+    assert now["imageUrl"].endswith(f"/{now['registryName']}/{now['imageName']}:{now['tagName']}")
     # finished runs no longer change
     advance(client, 1000)
     assert get(client, r["buildRunSeq"]) == now
@@ -152,7 +162,7 @@ def test_forced_error_fails_a_step_and_leaves_later_steps_waiting(client: TestCl
         failed = states.index("ERROR")
         assert set(states[:failed]) <= {"DONE"} and set(states[failed + 1 :]) <= {"WAIT"}
         assert final["endTime"] == final["buildStepRuns"][failed]["endTime"]
-        assert "ERROR" in log_of(client, r["buildRunSeq"])["buildStepRuns"][failed]["log"]
+        assert "ERROR" in log_of(client, r["buildRunSeq"])["buildRunLogs"][failed]["log"]
 
 
 def test_unknown_outcome_is_400(client: TestClient) -> None:
@@ -166,7 +176,7 @@ def test_log_grows_as_the_run_progresses(client: TestClient) -> None:
     sizes = []
     for _ in range(120):
         body = log_of(client, r["buildRunSeq"])
-        sizes.append(sum(len(s["log"]) for s in body["buildStepRuns"]))
+        sizes.append(sum(len(s["log"]) for s in body["buildRunLogs"]))
         if body["runState"] == "DONE":
             break
         advance(client, 1)
@@ -206,7 +216,7 @@ def test_cancel_only_while_running_creates_a_cancel_run(client: TestClient) -> N
     assert "ERROR" in [s["stepState"] for s in original["buildStepRuns"]]
     assert "RUNNING" not in [s["stepState"] for s in original["buildStepRuns"]]
     assert "cancelled" in "".join(
-        s["log"] for s in log_of(client, r["buildRunSeq"])["buildStepRuns"]
+        s["log"] for s in log_of(client, r["buildRunSeq"])["buildRunLogs"]
     )
     advance(client, 600)
     assert get(client, r["buildRunSeq"]) == original
@@ -254,7 +264,7 @@ def test_fixtures_load_and_declare_builds() -> None:
         assert (first["runState"], second["runState"]) == ("DONE", "ERROR")
         assert first["buildName"] == "build-test" and first["imageName"] == "build-api-test-gradle"
         assert first["tagName"] == "8u292-rmsoft" and DIGEST.match(first["imageDigest"])
-        assert run(c, 1)["buildNo"] == 3
+        assert run(c, 1)["buildNo"] == 4
 
 
 # -- callbacks -----------------------------------------------------------------------------------
@@ -266,14 +276,17 @@ class Receiver:
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.bodies: list[tuple[str, Any]] = []
+        self.queries: list[str] = []
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                path, _, query = self.path.partition("?")
                 with outer.lock:
-                    outer.bodies.append((self.path, orjson.loads(raw)))
+                    outer.bodies.append((path, orjson.loads(raw)))
+                    outer.queries.append(query)
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -349,6 +362,12 @@ def test_cancel_calls_back_the_cancelled_run_and_the_cancel_run(
         ("/build", r["buildRunSeq"], "ERROR"),
         ("/cancel", cancelled["buildRunSeq"], "DONE"),
     ]
+    # The server appends the caller's gateway headers to every callback URL (user-workspace carries the user id).
+    assert receiver.queries == ["user-id=1&user-role=ADMIN&user-workspace=1"] * 2
+    assert (
+        cancelled["callbackUrl"]
+        == receiver.url("/cancel") + "?user-id=1&user-role=ADMIN&user-workspace=1"
+    )
 
 
 def test_deleted_before_finishing_gets_no_callback(client: TestClient, receiver: Receiver) -> None:
@@ -432,3 +451,280 @@ def test_reset_replaces_the_dispatcher(client: TestClient, receiver: Receiver) -
     assert old.tick() == 0
     assert receiver.got() == []
     assert _callbacks_state(client)["pending"] == 0
+
+
+# -- the rest of the build-run controller --------------------------------------------------------
+
+
+def _ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok", body
+    return body["result"]
+
+
+def test_run_list_is_newest_first_and_bounded(client: TestClient) -> None:
+    from buildmock.domain.cocktail import LIST_LIMIT
+
+    seqs = [run(client, 3)["buildRunSeq"] for _ in range(LIST_LIMIT + 5)]
+    listed = _ok(client.get(BASE, params={"buildSeq": 3}, headers=H))
+    assert [r["buildRunSeq"] for r in listed] == seqs[::-1][:LIST_LIMIT]
+    assert _ok(client.get(BASE, params={"buildSeq": 4}, headers=H)) == []
+
+
+def test_latest_lists_done_build_runs_of_an_account(client: TestClient) -> None:
+    first, failed, other = (
+        run(client, 1, prefer="DONE"),
+        run(client, 1, prefer="ERROR"),
+        run(client, 2),
+    )
+    assert (
+        _ok(client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H))
+        == []
+    )
+    advance(client, 600)
+    latest = _ok(
+        client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H)
+    )
+    assert [r["buildRunSeq"] for r in latest] == [first["buildRunSeq"]]
+    assert failed["buildRunSeq"] not in [r["buildRunSeq"] for r in latest]
+    more = [run(client, 1, prefer="DONE")["buildRunSeq"] for _ in range(6)]
+    advance(client, 600)
+    five = _ok(client.get(f"{BASE}/latest", params={"accountSeq": first["accountSeq"]}, headers=H))
+    assert [r["buildRunSeq"] for r in five] == more[::-1][:5]  # the server's default limitCount
+    two = _ok(client.get(f"{BASE}/latest", params={"serviceSeq": 1, "limitCount": 2}, headers=H))
+    assert len(two) == 2
+    assert _ok(client.get(f"{BASE}/latest", headers=H)) is None
+    assert other["accountSeq"] != first["accountSeq"] or other["buildSeq"] != first["buildSeq"]
+    assert client.get(f"{BASE}/latest", params={"limitCount": 1001}, headers=H).status_code == 400
+
+
+def test_search_finds_the_run_of_an_image(client: TestClient) -> None:
+    r = run(client, 1, tagName="v7")
+    assert r["imageUrl"].endswith(f"/{r['registryName']}/{r['imageName']}:v7")
+    found = _ok(client.get(f"{BASE}/search", params={"imageUrl": r["imageUrl"]}, headers=H))
+    assert found["buildRunSeq"] == r["buildRunSeq"]
+    other_build = {"imageUrl": r["imageUrl"], "buildSeq": 2}
+    assert _ok(client.get(f"{BASE}/search", params=other_build, headers=H)) is None
+    assert _ok(client.get(f"{BASE}/search", params={"imageUrl": "nope"}, headers=H)) is None
+    assert client.get(f"{BASE}/search", headers=H).status_code == 400
+
+
+def test_step_log_is_the_run_with_one_step(client: TestClient) -> None:
+    r = run(client, prefer="DONE")
+    advance(client, 600)
+    whole = log_of(client, r["buildRunSeq"])
+    for step in whole["buildRunLogs"]:
+        one = _ok(client.get(f"{BASE}/log/step/{step['buildStepRunSeq']}", headers=H))
+        assert one["buildRunLogs"] == [step] and one["buildRunSeq"] == r["buildRunSeq"]
+        assert "buildStepRuns" not in one
+    store = client.app.mock.runtimes["cocktail"].store  # type: ignore[attr-defined]
+    evicted = whole["buildRunLogs"][-1]["buildStepRunSeq"]
+    store.delete("step", str(evicted))  # as the step index's cap would evict it
+    assert (
+        _ok(client.get(f"{BASE}/log/step/{evicted}", headers=H))["buildRunSeq"] == r["buildRunSeq"]
+    )
+    missing = client.get(f"{BASE}/log/step/9999", headers=H)
+    assert missing.status_code == 404 and missing.json()["code"] == "CCCM1013000"
+
+
+def test_rerun_from_history_repeats_its_steps(client: TestClient) -> None:
+    history = run(client, 1, prefer="DONE", tagName="v1")
+    again = _ok(
+        client.post(f"{BASE}/1/{history['buildRunSeq']}", json={"tagName": "v2"}, headers=H)
+    )
+    assert (again["buildSeq"], again["buildNo"], again["tagName"]) == (
+        1,
+        history["buildNo"] + 1,
+        "v2",
+    )
+    assert [s["buildStepSeq"] for s in again["buildStepRuns"]] == [
+        s["buildStepSeq"] for s in history["buildStepRuns"]
+    ]
+    assert (
+        again["buildStepRuns"][0]["buildStepRunSeq"]
+        > history["buildStepRuns"][-1]["buildStepRunSeq"]
+    )
+    query_wins = client.post(
+        f"{BASE}/1/{history['buildRunSeq']}", params={"tagName": "v3"}, json={}, headers=H
+    )
+    assert _ok(query_wins)["tagName"] == "v3"
+    for path in (f"{BASE}/2/{history['buildRunSeq']}", f"{BASE}/1/999"):
+        assert client.post(path, json={}, headers=H).status_code == 404
+    assert (
+        client.post(f"{BASE}/1/{history['buildRunSeq']}", headers=H).status_code == 400
+    )  # body required
+
+
+def test_cancel_run_has_an_init_and_a_cancel_step_and_outlives_the_delete(
+    client: TestClient,
+) -> None:
+    r = run(client, prefer="DONE")
+    _until(client, r["buildRunSeq"], "RUNNING")
+    cancel = _ok(client.put(f"{BASE}/cancel/{r['buildRunSeq']}", headers=H))
+    assert [s["stepType"] for s in cancel["buildStepRuns"]] == ["INIT", "CANCEL"]
+    assert cancel["buildStepRuns"][1]["buildStepSeq"] is None
+    assert cancel["buildStepRuns"][1]["buildStepConfig"]["refBuildRunSeq"] == r["buildRunSeq"]
+    assert _ok(client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H)) == []
+    advance(client, 600)
+    assert (
+        _ok(client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H))["buildRunSeq"]
+        == r["buildRunSeq"]
+    )
+    assert client.get(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 404
+    assert get(client, cancel["buildRunSeq"])["runState"] == "DONE"
+    assert client.get(f"{BASE}/{r['buildRunSeq']}/otherremoveruns", headers=H).status_code == 404
+
+
+def test_runs_with_the_same_pushed_image_are_removed_together(client: TestClient) -> None:
+    from buildmock.vendors.cocktail import KIND
+
+    a, b, c = (run(client, 1, prefer="DONE") for _ in range(3))
+    store = client.app.mock.runtimes["cocktail"].store  # type: ignore[attr-defined]
+    twin = {**store.get(KIND, str(b["buildRunSeq"]))}
+    twin["imageDigest"] = store.get(KIND, str(a["buildRunSeq"]))["imageDigest"]
+    store.replace(KIND, str(b["buildRunSeq"]), twin)  # b pushed the very image a pushed
+    assert (
+        _ok(client.get(f"{BASE}/{a['buildRunSeq']}/otherremoveruns", headers=H)) == []
+    )  # not pushed yet
+    advance(client, 600)
+    others = _ok(client.get(f"{BASE}/{a['buildRunSeq']}/otherremoveruns", headers=H))
+    assert [o["buildRunSeq"] for o in others] == [b["buildRunSeq"]]
+    _ok(client.delete(f"{BASE}/{a['buildRunSeq']}", headers=H))
+    left = [r["buildRunSeq"] for r in _ok(client.get(BASE, params={"buildSeq": 1}, headers=H))]
+    assert left == [c["buildRunSeq"]]
+
+
+def test_image_tag_delete_removes_every_run_of_the_image(client: TestClient) -> None:
+    a, b, keep = (
+        run(client, 1, tagName="t1"),
+        run(client, 1, tagName="t1"),
+        run(client, 1, tagName="t2"),
+    )
+    _until(client, b["buildRunSeq"], "RUNNING")  # a RUNNING run of the image refuses the delete
+    refused = client.delete(f"{BASE}/1/tag", params={"buildRunSeqs": [a["buildRunSeq"]]}, headers=H)
+    assert refused.status_code == 409 and refused.json()["code"] == "CCBD1014000"
+    advance(client, 600)
+    params = {"buildRunSeqs": [a["buildRunSeq"], 999]}
+    assert (
+        _ok(client.delete(f"{BASE}/1/tag", params=params, headers=H)) == 2
+    )  # a and b share the image
+    assert [r["buildRunSeq"] for r in _ok(client.get(BASE, params={"buildSeq": 1}, headers=H))] == [
+        keep["buildRunSeq"]
+    ]
+    assert client.delete(f"{BASE}/1/tag", headers=H).status_code == 400
+
+
+# -- error modes ---------------------------------------------------------------------------------
+
+#: One request per kind of failure: (method, path, kwargs, HTTP status by default, vendor code).
+FAILURES = [
+    ("GET", f"{BASE}/log/77", {}, 404, "CCCM1013000"),
+    ("GET", f"{BASE}/log/step/77", {}, 404, "CCCM1013000"),
+    ("PUT", f"{BASE}/cancel/77", {}, 404, "CCCM1013000"),
+    ("DELETE", f"{BASE}/77", {}, 404, "CCCM1013000"),
+    ("GET", f"{BASE}/77/otherremoveruns", {}, 404, "CCCM1013000"),
+    ("POST", f"{BASE}/1/77", {"json": {}}, 404, "CCCM1013000"),
+    ("GET", BASE, {}, 400, "CKSY1400000"),
+    ("GET", f"{BASE}/abc", {}, 404, "CKSY1404000"),
+    ("GET", "/cocktail/v1/build/nothing/here", {}, 404, "CKSY1404000"),
+    ("POST", f"{BASE}/0", {}, 400, "CKSY1400000"),
+    ("GET", f"{BASE}/latest", {"params": {"limitCount": 0}}, 400, "CKSY1400000"),
+    ("PATCH", f"{BASE}/1", {}, 405, "CKSY1405000"),
+    ("GET", f"{BASE}/1", {"headers": {}}, 401, "CCCM1009000"),
+]
+
+
+@pytest.mark.parametrize("mode", ["http", "vendor"])
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "code"), FAILURES)
+def test_errors_in_either_mode(
+    mode: str, method: str, path: str, kwargs: dict[str, Any], status: int, code: str | None
+) -> None:
+    kwargs = {"headers": H, **kwargs}
+    with TestClient(make_app("cocktail", cocktail_errors=mode)) as c:
+        response = c.request(method, path, **kwargs)
+    body = response.json()
+    assert response.status_code == (200 if mode == "vendor" else status)
+    assert body["status"] == "error" and body["httpStatusCode"] == status
+    if code is not None:
+        assert body["code"] == code
+    if status == 405:
+        assert response.headers["allow"] == "POST, GET, DELETE"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/cancel/1", "PUT"), ("/1/tag", "DELETE"), ("/1/otherremoveruns", "GET"), ("/1/2", "POST")],
+)
+def test_allow_names_the_methods_of_the_most_concrete_path(
+    client: TestClient, path: str, allow: str
+) -> None:
+    # ``/cancel/1`` also fits ``/{buildSeq}/{buildRunSeq}``; OpenAPI ranks the concrete segment first.
+    response = client.patch(BASE + path, headers=H)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+
+
+def test_vendor_mode_answers_an_unknown_run_with_null_and_keeps_state() -> None:
+    with TestClient(make_app("cocktail", cocktail_errors="vendor")) as c:
+        assert _ok(c.get(f"{BASE}/77", headers=H)) is None
+        r = run(c, prefer="DONE")
+        _until(c, r["buildRunSeq"], "RUNNING")
+        refused = c.delete(f"{BASE}/{r['buildRunSeq']}", headers=H)
+        assert refused.status_code == 200 and refused.json()["code"] == "CCBD1014000"
+        assert get(c, r["buildRunSeq"])["runState"] == "RUNNING"  # a refusal changes nothing
+
+
+def test_vendor_mode_conforms_to_the_spec_under_schemathesis() -> None:
+    import yaml
+
+    from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
+    from buildmock.settings import SPECS_DIR
+
+    app = make_app("cocktail", clock="real", speed=60.0, cocktail_errors="vendor")
+    spec = yaml.safe_load((SPECS_DIR / "cocktail.yaml").read_text())
+    config = make_config(
+        phases=ALL_PHASES, max_examples=10, seed=4321, headers=H, extra=spec_profile(spec)
+    )
+    result = execute(load_asgi(app, "cocktail", config))
+    assert not result.errors, result.errors
+    assert not result.findings, [f"{f.operation} [{f.check}] {f.title}" for f in result.findings]
+    assert result.scenarios > 0
+
+
+# -- the setting, end to end -------------------------------------------------------------------
+
+
+def test_env_variable_selects_vendor_errors() -> None:
+    from tests.cli.test_serve import serving
+
+    env = {"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}
+    with serving("--api", "cocktail", "--no-fixtures", env=env) as (base, _):
+        refused = httpx.get(f"{base}{BASE}/77")
+    assert refused.status_code == 200 and refused.json()["code"] == "CCCM1009000"
+
+
+def test_buildmock_contract_judges_a_server_answering_errors_with_200(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real ``serve --cocktail-errors vendor`` process over HTTP: no finding (the default mode is
+    judged by tests/contract/test_mock_conformance.py)."""
+    from buildmock.cli.main import main
+    from tests.cli.test_serve import serving
+
+    with serving("--api", "cocktail", "--no-fixtures", "--cocktail-errors", "vendor") as (base, _):
+        headers = [item for k, v in H.items() for item in ("-H", f"{k}: {v}")]
+        code = main([
+            "contract", "--api", "cocktail", "--base-url", f"{base}/cocktail", *headers,
+            "--phases", "examples,coverage", "--max-examples", "3", "--seed", "7", "-q",
+        ])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+
+
+def test_cocktail_errors_setting_is_validated() -> None:
+    from buildmock.settings import Settings
+
+    assert Settings().cocktail_errors == "http"
+    assert Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}).cocktail_errors == "vendor"
+    with pytest.raises(ValueError, match="--cocktail-errors"):
+        Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "maybe"})

@@ -70,6 +70,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="send every request through Connexion's full middleware stack instead of answering "
         "valid vendor requests directly (same answers, slower; for comparison and debugging)",
     )
+    p.add_argument(
+        "--cocktail-errors",
+        choices=("http", "vendor"),
+        help="http: Cocktail errors carry a 4xx status (default); vendor: HTTP 200 with the ResultVO "
+        "status 'error', as Cocktail's own server answers",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -88,6 +94,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "callback_allow": tuple(args.callback_allow) if args.callback_allow else None,
         "log_level": args.log_level,
         "fast_path": False if args.no_fast_path else None,
+        "cocktail_errors": args.cocktail_errors,
     }
     settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +34,16 @@ OUTCOMES = {"DONE": "DONE", "done": "DONE", "success": "DONE",
             "ERROR": "ERROR", "error": "ERROR", "failure": "ERROR"}  # fmt: skip
 
 #: Seconds (at speed 1) each kind of step takes, as a range.
-STEP_SECONDS = {"CODE_DOWN": (4.0, 12.0), "USER_TASK": (8.0, 30.0), "CREATE_IMAGE": (20.0, 60.0)}
+STEP_SECONDS = {"INIT": (1.0, 3.0), "CODE_DOWN": (4.0, 12.0), "USER_TASK": (8.0, 30.0),
+                "CREATE_IMAGE": (20.0, 60.0)}  # fmt: skip
+#: The INIT step run the server adds to every run that has none (``createInitStepRun``).
+INIT_STEP = {"buildStepSeq": 0, "config": {"stepType": "INIT", "stepTitle": "init", "stepOrder": 0}}
 #: Seconds a CANCEL run takes to stop the build.
 CANCEL_SECONDS = 3.0
+#: Runs ``GET /v1/build/run?buildSeq=`` answers at most (the newest); the vendor's server sends them all.
+LIST_LIMIT = 100
+#: Default and largest ``limitCount`` of ``GET /v1/build/run/latest`` (the server's default is 5).
+LATEST_DEFAULT, LATEST_MAX = 5, 1000
 
 _REGISTRY_HOSTS = ("regi.cocktailcloud.io", "harbor.acornsoft.io", "registry.cocktailcloud.io")
 _SUFFIXES = ("api", "web", "batch", "gateway", "worker", "gradle", "maven", "node")
@@ -129,14 +138,46 @@ def draw_outcome(synth: Synth) -> str:
     return "DONE" if synth.uniform(0, 1) < 0.85 else "ERROR"
 
 
-def default_tag(build: dict[str, Any], build_no: int, now: float) -> str:
-    """The tag used when the request names none: the build's autotag, else ``latest``."""
+def run_tag(build: dict[str, Any], build_no: int, now: float, requested: str | None) -> str:
+    """The run's tag: the build's autotag whenever it is on (the request's is ignored, as the server
+    does), else the requested one, else ``latest``."""
     if build["autotagUseYn"] != "Y":
-        return "latest"
-    prefix = build["autotagPrefix"] or ""
+        return requested or "latest"
     if build["autotagSeqType"] == "SEQUENCE":
-        return f"{prefix}{build_no}"
-    return prefix + datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+        sequence = f"{build_no:05d}"
+    else:  # DATETIME, in the server's region time zone (UTC here)
+        sequence = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{build['autotagPrefix']}-{sequence}"
+
+
+@functools.cache
+def resource_prefix(seed: int) -> str:
+    """The install's resource prefix that starts every ``logId`` (one per seed)."""
+    rng = random.Random(f"{seed}:cocktail:resource-prefix")
+    return "".join(rng.choice(ids.BASE36) for _ in range(6))
+
+
+def log_id(prefix: str, build_seq: int, build_run_seq: int, step_run_seq: int, kind: str) -> str:
+    """``<resource prefix>-<buildSeq>.<buildRunSeq>.<buildStepRunSeq>-<steptype>`` (``getBuildLogId``)."""
+    return f"{prefix}-{build_seq}.{build_run_seq}.{step_run_seq}-{kind.lower()}"
+
+
+def callback_with_user(url: str | None, user: dict[str, str]) -> str | None:
+    """The callback URL as the server stores it: the caller's gateway headers appended as a query.
+
+    As ``addParamToCallbackURL`` does, ``user-workspace`` carries the user id and ``?`` is added even when
+    the URL has a query already.
+    """
+    if url is None:
+        return None
+    params = []
+    if user.get("user-id", "").isdigit() and int(user["user-id"]) > 0:
+        params.append(f"user-id={int(user['user-id'])}")
+    if user.get("user-role"):
+        params.append(f"user-role={user['user-role']}")
+    if user.get("user-workspace", "").isdigit() and int(user["user-workspace"]) > 0:
+        params.append(f"user-workspace={user.get('user-id', '')}")
+    return f"{url}?{'&'.join(params)}"
 
 
 def plan_run(
@@ -152,36 +193,43 @@ def plan_run(
     tag_name: str | None,
     description: str | None,
     callback_url: str | None,
+    steps_from: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A new BUILD run: its timeline, every step's times and log lines, its image; fixed now."""
+    """A new BUILD run: its timeline, every step's times and log lines, its image; fixed now.
+
+    ``steps_from`` (``buildStepSeq`` and ``config`` of each step) re-runs a history run's steps.
+    """
     if outcome not in FINAL:
         raise ValueError(f"unknown outcome {outcome!r}")
     start = _ms(now)
     running_at = _ms(start + synth.uniform(1.0, 3.0) / speed)
-    configs = build["steps"]
-    victim = synth.integer(0, len(configs) - 1) if outcome == "ERROR" else None
+    configs = [INIT_STEP, *(steps_from if steps_from is not None else build["steps"])]
+    # The INIT step run is inserted after the build's own (on the run's first read), so it has the last number.
+    seqs = [step_run_seqs[-1], *step_run_seqs[:-1]]
+    victim = synth.integer(1, len(configs) - 1) if outcome == "ERROR" else None
+    prefix = resource_prefix(synth.seed)
     steps: list[dict[str, Any]] = []
     at = running_at
-    for order, (step, seq) in enumerate(zip(configs, step_run_seqs, strict=True), start=1):
+    for order, (step, seq) in enumerate(zip(configs, seqs, strict=True)):
         kind = step["config"]["stepType"]
         low, high = STEP_SECONDS.get(kind, (5.0, 20.0))
         seconds = synth.uniform(low, high)
-        failed = victim == order - 1
+        failed = victim == order
         if failed:
             seconds *= synth.uniform(0.3, 0.9)
-        reached = victim is None or order - 1 <= victim
+        reached = victim is None or order <= victim
         begin, end = (at, _ms(at + seconds / speed)) if reached else (None, None)
         steps.append({
             "buildStepRunSeq": seq, "buildStepSeq": step["buildStepSeq"], "stepType": kind,
             "stepOrder": order, "config": step["config"], "begin": begin, "end": end,
             "final": "ERROR" if failed else "DONE",
-            "logId": f"{synth.token(ids.BASE36, 6)}-{build['buildSeq']}.{build_run_seq}.{seq}-{kind.lower()}",
+            "logId": log_id(prefix, build["buildSeq"], build_run_seq, seq, kind),
             "lines": _log_lines(synth, kind, begin, end, failed) if begin is not None and end is not None else [],
         })  # fmt: skip
         if end is not None:
             at = end
     marks = (("CREATED", start), ("RUNNING", running_at), (outcome, at))
-    tag = tag_name or default_tag(build, build_no, now)
+    tag = run_tag(build, build_no, now, tag_name)
     return {
         "kind": "BUILD",
         "buildRunSeq": build_run_seq,
@@ -192,7 +240,7 @@ def plan_run(
         "callbackUrl": callback_url,
         "build": {k: v for k, v in build.items() if k != "steps"},
         "marks": Timeline(marks).to_json(),
-        "imageUrl": f"{build['registryHost']}/{build['registryName']}/{build['imageName']}",
+        "imageUrl": image_url(build, tag),
         "imageSize": synth.integer(20_000_000, 900_000_000),
         "imageDigest": "sha256:" + synth.hex(64),
         "steps": steps,
@@ -200,15 +248,79 @@ def plan_run(
     }
 
 
+def image_url(build: dict[str, Any], tag: str) -> str:
+    """``<registry host>/<registryName>/<imageName>:<tag>``, fixed when the run is created."""
+    return f"{build['registryHost']}/{build['registryName']}/{build['imageName']}:{tag}"
+
+
+def history_steps(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The build's own steps of a run, as a re-run from its history repeats them (INIT is added anew)."""
+    return [
+        {"buildStepSeq": s["buildStepSeq"], "config": s["config"]}
+        for s in run["steps"]
+        if s["stepType"] != "INIT"
+    ]
+
+
+def same_image_runs(
+    run: dict[str, Any], runs: list[dict[str, Any]], now: float
+) -> list[dict[str, Any]]:
+    """The runs a delete of ``run`` removes too (``getOtherRemoveRunsFromDB``): the build's other runs
+    whose pushed image has the same digest; none while ``run`` has no pushed image."""
+    if image_of(run, now)[0] == 0:
+        return []
+    digest = run["imageDigest"]
+    return [
+        r
+        for r in runs
+        if r["buildRunSeq"] != run["buildRunSeq"]
+        and r["buildSeq"] == run["buildSeq"]
+        and image_of(r, now) == (r["imageSize"], digest)
+    ]
+
+
+def image_of(run: dict[str, Any], now: float) -> tuple[int, str | None]:
+    """``(imageSize, imageDigest)`` at ``now``: 0 and null until a BUILD run's image is pushed (DONE)."""
+    if run["kind"] == "BUILD" and state_of(run, now) == "DONE":
+        return run["imageSize"], run["imageDigest"]
+    return 0, None
+
+
 def plan_cancel(
-    run: dict[str, Any], *, build_run_seq: int, now: float, speed: float, callback_url: str | None
+    run: dict[str, Any],
+    *,
+    build_run_seq: int,
+    step_run_seq: int,
+    now: float,
+    speed: float,
+    callback_url: str | None,
+    seed: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Cancel a RUNNING run: ``(the run cut to ERROR now, the new CANCEL run)``; 409 otherwise."""
+    """Cancel a RUNNING run: ``(the run cut to ERROR now, the new CANCEL run)``; 409 otherwise.
+
+    The CANCEL run has one CANCEL step run (as the server's createBuildRunByBuildCancel adds it) numbered
+    ``step_run_seq``, and the INIT step run the server adds on first read, numbered ``step_run_seq + 1``.
+    """
     check_cancellable(run, now)
     timeline = Timeline.from_json(run["marks"])
     cut = {**run, "marks": RUN.apply(timeline, "cancel", _ms(now)).to_json(), "cancelled": True}
     start = _ms(now)
-    marks = (("CREATED", start), ("RUNNING", start), ("DONE", _ms(start + CANCEL_SECONDS / speed)))
+    stop = _ms(start + CANCEL_SECONDS / speed)
+    marks = (("CREATED", start), ("RUNNING", start), ("DONE", stop))
+    prefix = resource_prefix(seed)
+    step = {
+        "buildStepRunSeq": step_run_seq, "buildStepSeq": None, "stepType": "CANCEL", "stepOrder": 1,
+        "config": {"stepType": "CANCEL", "refBuildRunSeq": run["buildRunSeq"]},
+        "begin": start, "end": stop, "final": "DONE",
+        "logId": log_id(prefix, run["buildSeq"], build_run_seq, step_run_seq, "CANCEL"),
+        "lines": [[start, f"Cancelling build run {run['buildRunSeq']}..."], [stop, "Build run cancelled."]],
+    }  # fmt: skip
+    # The server adds an INIT step run to this run too when it first reads it; nothing ever runs it.
+    init = {
+        "buildStepRunSeq": step_run_seq + 1, "buildStepSeq": 0, "stepType": "INIT", "stepOrder": 0,
+        "config": INIT_STEP["config"], "begin": None, "end": None, "final": "DONE",
+        "logId": log_id(prefix, run["buildSeq"], build_run_seq, step_run_seq + 1, "INIT"), "lines": [],
+    }  # fmt: skip
     cancel = {
         **{k: run[k] for k in ("buildSeq", "buildNo", "tagName", "build", "imageUrl")},
         "kind": "CANCEL",
@@ -218,7 +330,7 @@ def plan_cancel(
         "marks": Timeline(marks).to_json(),
         "imageSize": None,
         "imageDigest": None,
-        "steps": [],
+        "steps": [init, step],
         "cancelled": False,
         "cancels": run["buildRunSeq"],
     }
@@ -329,10 +441,10 @@ def render_step(
         "buildStepSeq": step["buildStepSeq"],
         "buildRunSeq": run["buildRunSeq"],
         "stepType": step["stepType"],
-        "stepConfig": "",
+        "stepConfig": None,
         "stepState": state,
         "stepOrder": step["stepOrder"],
-        "logId": step["logId"] if begin is not None else None,
+        "logId": step["logId"],
         "log": log,
         "beginTime": iso_time(begin) if begin is not None else None,
         "endTime": iso_time(end) if end is not None else None,
@@ -368,7 +480,11 @@ def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
     build = run["build"]
     begin = timeline.entered("RUNNING", now)
     end = timeline.end if state in FINAL else None
-    done = state == "DONE" and run["kind"] == "BUILD"
+    image = image_of(run, now)
+    steps = [render_step(run, s, now, with_log=False) for s in run["steps"]]
+    actions = list(ACTIONS[state])
+    if state == "RUNNING" and run["kind"] == "BUILD" and not _init_done(steps):
+        actions.remove("CANCEL")  # the server's checkBuildCancelState
     return {
         "useYn": "Y",
         "created": cocktail_time(timeline.start),
@@ -396,21 +512,27 @@ def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
         "autotagSeqType": build["autotagSeqType"],
         "tagName": run["tagName"],
         "callbackUrl": run["callbackUrl"],
-        "imageUrl": run["imageUrl"] if done else None,
-        "imageSize": run["imageSize"] if done else None,
-        "imageDigest": run["imageDigest"] if done else None,
-        "pipelineSeq": 0,
+        "imageUrl": run["imageUrl"],
+        "imageSize": image[0],
+        "imageDigest": image[1],
+        "pipelineSeq": run.get("pipelineSeq", 0),
+        "relatedPipelineInfo": run.get("relatedPipelineInfo"),
         "beginTime": iso_time(begin) if begin is not None else None,
         "endTime": iso_time(end) if end is not None else None,
         "runTimeBySec": _seconds(begin, end) if begin is not None and end is not None else None,
-        "possibleActions": list(ACTIONS[state]),
-        "buildStepRuns": [render_step(run, s, now, with_log=False) for s in run["steps"]],
+        "possibleActions": actions,
+        "buildStepRuns": steps,
     }
 
 
-def render_log(run: dict[str, Any], now: float) -> dict[str, Any]:
-    """The run with each step's log so far (``BuildRunLogVO``)."""
+def _init_done(steps: list[dict[str, Any]]) -> bool:
+    return all(s["stepState"] == "DONE" for s in steps if s["stepType"] == "INIT")
+
+
+def render_log(run: dict[str, Any], now: float, step_run_seq: int | None = None) -> dict[str, Any]:
+    """The run with each step's log so far (``BuildRunLogVO``), or only step run ``step_run_seq``'s."""
     timeline = Timeline.from_json(run["marks"])
+    steps = [s for s in run["steps"] if step_run_seq in (None, s["buildStepRunSeq"])]
     state = timeline.state_at(now)
     build = run["build"]
     return {
@@ -424,5 +546,5 @@ def render_log(run: dict[str, Any], now: float) -> dict[str, Any]:
         "externalRegistrySeq": build["externalRegistrySeq"],
         "buildServerHost": build["buildServerHost"],
         "dbLog": state in FINAL,
-        "buildStepRuns": [render_step(run, s, now, with_log=True) for s in run["steps"]],
+        "buildRunLogs": [render_step(run, s, now, with_log=True) for s in steps],
     }

@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
         resolver=_resolver("buildmock.server.control", mock),
         pythonic_params=True,
     )
-    renderers = {name: rt.vendor.render_error for name, rt in mock.runtimes.items()}
+    renderers = {name: rt.vendor.renderer(rt.settings) for name, rt in mock.runtimes.items()}
     render = errors.make_renderer(
         renderers, errors.MethodTable(mock.specs | {CONTROL_PREFIX: control})
     )

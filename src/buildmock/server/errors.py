@@ -64,24 +64,27 @@ class MethodTable:
     """Which methods each path of the mounted specs allows, for a truthful ``Allow`` header."""
 
     def __init__(self, specs: Mapping[str, Mapping[str, Any]]) -> None:
-        self._routes: list[tuple[re.Pattern[str], list[str], bool]] = []
+        self._routes: list[tuple[re.Pattern[str], list[str], int]] = []
         for prefix, spec in specs.items():
             for template, item in (spec.get("paths") or {}).items():
                 pattern = re.sub(r"\\{[^/}]+\\}", "[^/]+", re.escape(template))
                 methods = [m.upper() for m in item if m.lower() in _METHODS]
-                literal = "{" not in template
+                literals = sum("{" not in part for part in template.split("/"))
                 self._routes.append(
-                    (re.compile(f"^/{re.escape(prefix)}{pattern}$"), methods, literal)
+                    (re.compile(f"^/{re.escape(prefix)}{pattern}$"), methods, literals)
                 )
 
     def allowed(self, path: str) -> list[str]:
         """The documented methods of ``path`` (empty if it is not a documented path)."""
         matches = [
-            (methods, literal) for pattern, methods, literal in self._routes if pattern.match(path)
+            (methods, literals)
+            for pattern, methods, literals in self._routes
+            if pattern.match(path)
         ]
-        # OpenAPI: a concrete path wins over a templated one that also matches.
-        concrete = [methods for methods, literal in matches if literal]
-        chosen = concrete or [methods for methods, _ in matches]
+        # OpenAPI: a concrete path wins over a templated one that also matches; of templated
+        # paths, the one with more concrete segments (``/run/cancel/{id}`` over ``/run/{a}/{b}``).
+        most = max((literals for _, literals in matches), default=0)
+        chosen = [methods for methods, literals in matches if literals == most]
         found: list[str] = []
         for methods in chosen:
             found.extend(m for m in methods if m not in found)

@@ -53,6 +53,12 @@ class Vendor:
     on_start: Callable[[Runtime], None] | None = None
     on_tick: Callable[[Runtime], None] | None = None
     describe: Callable[[Runtime], dict[str, Any]] | None = None
+    #: When set, makes the error renderer from the settings (instead of ``render_error``).
+    error_renderer: Callable[[Settings], Callable[[ApiError], Response]] | None = None
+
+    def renderer(self, settings: Settings) -> Callable[[ApiError], Response]:
+        """The error renderer this vendor uses under ``settings``."""
+        return self.error_renderer(settings) if self.error_renderer else self.render_error
 
 
 REGISTRY: dict[str, Vendor] = {}
