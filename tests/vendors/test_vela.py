@@ -22,9 +22,15 @@ def client() -> Iterator[TestClient]:
 
 
 def create(
-    client: TestClient, prefer: str | None = None, repo: str = REPO, **body: Any
+    client: TestClient,
+    prefer: str | None = None,
+    repo: str = REPO,
+    approval: bool = False,
+    **body: Any,
 ) -> dict[str, Any]:
-    headers = {**H, **({"Prefer": f"outcome={prefer}"} if prefer else {})}
+    wanted = [f"outcome={prefer}"] if prefer else []
+    wanted += ["approval=required"] if approval else []
+    headers = {**H, **({"Prefer": ", ".join(wanted)} if wanted else {})}
     response = client.post(f"{repo}/builds", json={"event": "push", **body}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
@@ -65,8 +71,8 @@ def test_prefer_forces_each_outcome(client: TestClient, outcome: str) -> None:
     assert get(client, 1)["status"] == outcome
 
 
-def test_fork_pull_request_waits_for_approval_then_runs(client: TestClient) -> None:
-    build = create(client, "success", event="pull_request", fork=True, sender="someone-else")
+def test_approval_required_waits_for_approval_then_runs(client: TestClient) -> None:
+    build = create(client, "success", event="pull_request", approval=True, sender="someone-else")
     assert build["status"] == "pending approval" and build["enqueued"] == 0
     advance(client, 600)
     assert get(client, 1)["status"] == "pending approval"
@@ -94,7 +100,7 @@ def test_fork_pull_request_waits_for_approval_then_runs(client: TestClient) -> N
 def test_cancel_from_pending_running_and_approval_then_refused(client: TestClient) -> None:
     create(client)
     create(client)
-    create(client, event="pull_request", fork=True)
+    create(client, event="pull_request", approval=True)
     advance(client, 20)  # builds 1 and 2 running now
     for number in (1, 3):
         response = client.delete(f"{REPO}/builds/{number}/cancel", headers=H)
@@ -205,7 +211,7 @@ def test_queue_lists_pending_and_running_only(client: TestClient) -> None:
     create(client)
     advance(client, 600)
     create(client)
-    create(client, event="pull_request", fork=True)
+    create(client, event="pull_request", approval=True)
     queue = client.get("/vela/api/v1/admin/builds/queue", headers=H).json()
     assert queue == [{"status": "pending", "number": 2, "created": get(client, 2)["created"],
                       "full_name": "github/octocat"}]  # fmt: skip

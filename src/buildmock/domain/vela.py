@@ -8,6 +8,7 @@ from typing import Any
 
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.domain import vela_pipeline as pipeline
 from buildmock.synth.factory import Synth
 
 #: Every status a Vela build can show (``constants/status.go``).
@@ -32,14 +33,15 @@ LIFECYCLE = Lifecycle(
     refusal_status=400,
 )
 
-#: The ``Build`` fields in the order Vela sends them, with their zero values.
+#: The ``Build`` fields in the order Vela v0.23 sends them (go-vela/types v0.23.3 ``library.Build``), with
+#: the values the database gives an unset field: every field is sent, ``deploy_payload`` as ``{}``.
 FIELDS: dict[str, Any] = {
     "id": 0, "repo_id": 0, "pipeline_id": 0, "number": 0, "parent": 0, "event": "push",
     "event_action": "", "status": "pending", "error": "", "enqueued": 0, "created": 0, "started": 0,
-    "finished": 0, "deploy": "", "deploy_number": 0, "deploy_payload": None, "clone": "", "source": "",
-    "title": "", "message": "", "commit": "", "sender": "", "sender_scm_id": "", "fork": False,
-    "author": "", "email": "", "link": "", "branch": "", "ref": "", "base_ref": "", "head_ref": "",
-    "host": "", "route": "", "runtime": "", "distribution": "", "approved_at": 0, "approved_by": "",
+    "finished": 0, "deploy": "", "deploy_number": 0, "deploy_payload": {}, "clone": "", "source": "",
+    "title": "", "message": "", "commit": "", "sender": "", "author": "", "email": "", "link": "",
+    "branch": "", "ref": "", "base_ref": "", "head_ref": "", "host": "", "runtime": "",
+    "distribution": "", "approved_at": 0, "approved_by": "",
 }  # fmt: skip
 INT_FIELDS = frozenset(
     k for k, v in FIELDS.items() if isinstance(v, int) and not isinstance(v, bool)
@@ -71,11 +73,6 @@ _GO_TYPES = {int: "int64", str: "string", bool: "bool"}
 def valid_name(name: str) -> bool:
     """Whether ``name`` is a well-formed org or repo name (such repos exist implicitly)."""
     return bool(_NAME.match(name)) and name not in (".", "..")
-
-
-def needs_approval(fields: dict[str, Any]) -> bool:
-    """buildmock's approval rule (Vela's ``fork-always`` policy): a pull request from a fork waits."""
-    return fields.get("event") == "pull_request" and fields.get("fork") is True
 
 
 def draw_outcome(synth: Synth) -> str:
@@ -145,9 +142,8 @@ def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
     _, user, email = synth.person()
     fields: dict[str, Any] = {
         "clone": f"{html}.git", "source": f"{html}/commit/{sha}", "title": f"{event} received from {html}",
-        "message": synth.commit_message(), "commit": sha, "sender": user,
-        "sender_scm_id": str(synth.integer(10_000, 99_999_999)), "author": user, "email": email,
-        "branch": "main", "ref": "refs/heads/main", "route": "vela",
+        "message": synth.commit_message(), "commit": sha, "sender": user, "author": user,
+        "email": email, "branch": "main", "ref": "refs/heads/main",
     }  # fmt: skip
     if event == "pull_request":
         pr = synth.integer(1, 999)
@@ -159,9 +155,7 @@ def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
             f"refs/tags/v{synth.integer(0, 9)}.{synth.integer(0, 30)}.{synth.integer(0, 99)}"
         )
     elif event == "deployment":
-        fields.update(
-            deploy="production", deploy_number=synth.integer(1, 99_999), deploy_payload={}
-        )
+        fields.update(deploy="production", deploy_number=synth.integer(1, 99_999))
     elif event == "comment":
         fields["event_action"] = "created"
     return fields
@@ -179,9 +173,10 @@ def plan_build(
     given: dict[str, Any],
     approval: bool,
 ) -> dict[str, Any]:
-    """A new build record: its fields and its timeline, fixed at creation.
+    """A new build record: its fields, its compiled pipeline and its timeline, fixed at creation.
 
-    ``ids`` is ``(id, repo_id, number, parent)``; ``given`` the body fields the server keeps.
+    ``ids`` is ``(id, repo_id, number, parent)``; ``given`` the body fields the server keeps. The ids of
+    the build's steps, services and logs (``sub_ids``) are the caller's to fill in: see :func:`sub_counts`.
     """
     build_id, repo_id, number, parent = ids
     kept = {k: v for k, v in _clean(given).items() if k not in SERVER_FIELDS}
@@ -206,7 +201,24 @@ def plan_build(
             "distribution": "linux",
         },
         "failure_error": "unable to execute step: container exited with an unexpected error",
+        "pipeline": pipeline.plan_pipeline(synth),
+        "run": None if approval else _run(timeline),
+        "gated": approval,
+        "stop": None,
+        "sub_ids": {"step": 0, "service": 0, "log": 0},
     }
+
+
+def sub_counts(record: dict[str, Any]) -> dict[str, int]:
+    """How many step, service and log ids the build needs (one log per step and per service)."""
+    steps, services = len(record["pipeline"]["steps"]), len(record["pipeline"]["services"])
+    return {"step": steps, "service": services, "log": steps + services}
+
+
+def _run(timeline: Timeline) -> list[float]:
+    """The window a worker runs the build in: from entering ``running`` to its planned end."""
+    started = timeline.entered("running", timeline.end)
+    return [timeline.end if started is None else started, timeline.end]
 
 
 def _plan(synth: Synth, start: float, speed: float, outcome: str) -> Timeline:
@@ -243,7 +255,14 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
 def freeze(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The record pinned as it stands at ``now``: no more lifecycle, every field stored."""
     fields = render_build(record, now)
-    return {**record, "fields": fields, "marks": [[fields["status"], now]], "derived": False}
+    stop = record.get("stop") or ["pinned", now]
+    return {
+        **record,
+        "fields": fields,
+        "marks": [[fields["status"], now]],
+        "derived": False,
+        "stop": stop,
+    }
 
 
 def overwrite(record: dict[str, Any], body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -273,7 +292,8 @@ def cancel(record: dict[str, Any], now: float, full_name: str, user: str) -> dic
     fields = {**record["fields"], "error": f"build was canceled by {user}"}
     if not record["derived"] and fields["started"] > 0 and fields["finished"] == 0:
         fields["finished"] = int(now)
-    return {**record, "fields": fields, "marks": timeline.to_json()}
+    stop = record.get("stop") or ["canceled", now]
+    return {**record, "fields": fields, "marks": timeline.to_json(), "stop": stop}
 
 
 def approve(
@@ -293,9 +313,11 @@ def approve(
             f"unable to approve build {full_name}/{number}: approver cannot be the sender of the build",
         )
     kept = [m for m in record["marks"] if m[1] < now]
-    rest = _plan(synth, now, speed, record["outcome"]).to_json()
+    rest = _plan(synth, now, speed, record["outcome"])
     fields = {**record["fields"], "approved_at": int(now), "approved_by": user}
-    return {**record, "fields": fields, "marks": [*kept, *rest], "derived": True}
+    marks = [*kept, *rest.to_json()]
+    run = _run(rest)
+    return {**record, "fields": fields, "marks": marks, "derived": True, "run": run, "stop": None}
 
 
 def restart_refusal(record: dict[str, Any], now: float, full_name: str) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
 from buildmock.domain import vela as model
+from buildmock.domain import vela_pipeline as pipeline
 from buildmock.server.fixtures import FixtureContext
 from buildmock.settings import Settings
 from buildmock.vendors.base import (
@@ -129,7 +130,7 @@ def save(rt: Runtime, record: dict[str, Any], old: dict[str, Any] | None = None)
 
 def new_build(
     rt: Runtime, org: str, repo: str, given: dict[str, Any], *, parent: int | None, outcome: str | None,
-    now: float | None = None, approval: bool | None = None,
+    now: float | None = None, approval: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Plan and store a new build of ``org/repo`` (a create, a restart or a fixture)."""
     rid = repo_id(rt, org, repo, create=True)
@@ -137,13 +138,17 @@ def new_build(
     number = rt.store.next_value(f"number:{org}/{repo}")
     while rt.store.get("slot", f"{rid}/{number}") is not None:  # an admin moved a build there
         number = rt.store.next_value(f"number:{org}/{repo}")
+    # Vela's parent on create is the repo's previous counter, and 1 for the first build.
+    parent = max(1, number - 1) if parent is None else parent
     record = model.plan_build(
-        rt.synth, org=org, repo=repo,
-        ids=(rt.store.next_value("build_id"), rid, number, number - 1 if parent is None else parent),
+        rt.synth, org=org, repo=repo, ids=(rt.store.next_value("build_id"), rid, number, parent),
         now=rt.now() if now is None else now, speed=rt.settings.speed,
-        outcome=outcome or model.draw_outcome(rt.synth), given=given,
-        approval=model.needs_approval(given) if approval is None else approval,
+        outcome=outcome or model.draw_outcome(rt.synth), given=given, approval=approval,
     )  # fmt: skip
+    for kind, count in model.sub_counts(record).items():
+        # Steps, services and logs take ids from server-wide sequences, as Vela's tables do.
+        ids = [rt.store.next_value(f"{kind}_id") for _ in range(count)]
+        record["sub_ids"][kind] = ids[0] if ids else 0
     save(rt, record)
     return record
 
@@ -151,6 +156,19 @@ def new_build(
 def forced_outcome() -> str | None:
     """The outcome asked for with ``Prefer: outcome=…``."""
     return preferred_outcome(request_headers(), model.OUTCOMES)
+
+
+def approval_wanted() -> bool:
+    """``Prefer: approval=required``: the build waits in ``pending approval`` (as a fork's pull request
+    does under a repository's approval policy; v0.23's build body has no field that says so)."""
+    for part in request_headers().get("prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "approval":
+            wanted = value.strip().strip('"')
+            if wanted != "required":
+                raise ApiError(400, f"Prefer: approval={wanted} is not one of required")
+            return True
+    return False
 
 
 # -- handlers (operationIds of specs/vela.yaml) ------------------------------------------------
@@ -195,7 +213,9 @@ async def admin_list_queue(rt: Runtime, after: int | None = None) -> Response:
 async def create_build(rt: Runtime, org: str, repo: str, body: dict[str, Any]) -> Response:
     """POST /api/v1/repos/{org}/{repo}/builds (201)."""
     model.check_int64(body)
-    record = new_build(rt, org, repo, body, parent=None, outcome=forced_outcome())
+    record = new_build(
+        rt, org, repo, body, parent=None, outcome=forced_outcome(), approval=approval_wanted()
+    )
     return json_response(model.render_build(record, rt.now()), 201)
 
 
@@ -258,7 +278,7 @@ async def restart_build(rt: Runtime, org: str, repo: str, build: int) -> Respons
     old, now = stored(rt, org, repo, build), rt.now()
     model.restart_refusal(old, now, f"{org}/{repo}")
     given = model.restart_fields(old, now, caller(rt))
-    record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome(), approval=False)
+    record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome())
     return json_response(model.render_build(record, now), 201)
 
 
@@ -278,6 +298,121 @@ async def approve_build(rt: Runtime, org: str, repo: str, build: int) -> Respons
     return json_response(f"Successfully approved build {org}/{repo}/{build}")
 
 
+async def list_org_builds(
+    rt: Runtime, org: str, event: str | None = None, branch: str | None = None,
+    status: str | None = None, page: int = 1, per_page: int = 10,
+) -> Response:  # fmt: skip
+    """GET /api/v1/repos/{org}/builds: the builds of every repository of ``org``, newest first."""
+    if not model.valid_name(org):
+        raise ApiError(404, f"unable to read org {org}: record not found")
+    now, prefix = rt.now(), f"{org}/"
+    wanted = {"event": event, "branch": branch, "status": status}
+    shown = []
+    for _, record in rt.store.scan(KIND):
+        if not full_name(rt, record).startswith(prefix):
+            continue
+        build = model.render_build(record, now)
+        if all(v is None or build[k] == v for k, v in wanted.items()):
+            shown.append(build)
+    shown.sort(key=lambda b: (-b["created"], b["id"]))
+    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(shown))
+    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+async def get_build_by_id(rt: Runtime, id_: int) -> Response:
+    """GET /api/v1/search/builds/{id}: a build by its server-wide id (Connexion passes ``id`` as ``id_``)."""
+    record = rt.store.get(KIND, str(id_))
+    if record is None:
+        raise ApiError(404, f"unable to get build: record not found (build {id_})")
+    return json_response(model.render_build(record, rt.now()))
+
+
+def _paged(items: list[dict[str, Any]], page: int, per_page: int) -> Response:
+    """One page of ``items`` with Vela's paging headers."""
+    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(items))
+    return json_response(items[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+def _component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int
+) -> tuple[dict[str, Any], int]:
+    """The build and the index of its step or service ``number``, or Vela's 404."""
+    record = stored(rt, org, repo, build)
+    count = len(record["pipeline"]["steps" if kind == "step" else "services"])
+    if not 1 <= number <= count:
+        raise ApiError(
+            404, f"unable to read {kind} {org}/{repo}/{build}/{number}: record not found"
+        )
+    return record, number - 1
+
+
+async def get_build_graph(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """GET …/builds/{build}/graph: stages and services as nodes, their order as edges."""
+    record = stored(rt, org, repo, build)
+    return json_response(pipeline.render_graph(record, org, repo, rt.now()))
+
+
+async def list_build_logs(
+    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+) -> Response:
+    """GET …/builds/{build}/logs: every log of the build, services' first."""
+    record = stored(rt, org, repo, build)
+    return _paged(pipeline.render_logs(record, rt.now()), page, per_page)
+
+
+def _list_components(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, page: int, per_page: int
+) -> Response:
+    """One page of a build's steps or services, newest id first (``id DESC``)."""
+    record = stored(rt, org, repo, build)
+    shown = pipeline.render_components(record, kind, rt.now())
+    return _paged(list(reversed(shown)), page, per_page)
+
+
+def _get_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, log: bool
+) -> Response:
+    """A build's step or service ``number``, or its log."""
+    record, index = _component(rt, org, repo, build, kind, number)
+    if log:
+        return json_response(pipeline.render_log(record, kind, index, rt.now()))
+    return json_response(pipeline.render_components(record, kind, rt.now())[index])
+
+
+async def list_steps(
+    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+) -> Response:
+    """GET …/builds/{build}/steps."""
+    return _list_components(rt, org, repo, build, "step", page, per_page)
+
+
+async def get_step(rt: Runtime, org: str, repo: str, build: int, step: int) -> Response:
+    """GET …/builds/{build}/steps/{step}: one step by its number."""
+    return _get_component(rt, org, repo, build, "step", step, log=False)
+
+
+async def get_step_log(rt: Runtime, org: str, repo: str, build: int, step: int) -> Response:
+    """GET …/builds/{build}/steps/{step}/logs: the step's log so far."""
+    return _get_component(rt, org, repo, build, "step", step, log=True)
+
+
+async def list_services(
+    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+) -> Response:
+    """GET …/builds/{build}/services."""
+    return _list_components(rt, org, repo, build, "service", page, per_page)
+
+
+async def get_service(rt: Runtime, org: str, repo: str, build: int, service: int) -> Response:
+    """GET …/builds/{build}/services/{service}: one service by its number."""
+    return _get_component(rt, org, repo, build, "service", service, log=False)
+
+
+async def get_service_log(rt: Runtime, org: str, repo: str, build: int, service: int) -> Response:
+    """GET …/builds/{build}/services/{service}/logs: the service's log so far."""
+    return _get_component(rt, org, repo, build, "service", service, log=True)
+
+
 # -- fixtures ----------------------------------------------------------------------------------
 
 
@@ -294,7 +429,8 @@ def _fixture_repo(
 
 
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
-    """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, state)."""
+    """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, approval,
+    canceled_by)."""
     for where, entry in fixtures.items("repos"):
         org, name = _fixture_repo(fixtures, where, entry, "name")
         repo_id(rt, org, name, create=True)
@@ -304,14 +440,20 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         fields = {
             k: v
             for k, v in entry.items()
-            if k not in ("org", "repo", "outcome", "age", "canceled_by")
+            if k not in ("org", "repo", "outcome", "age", "canceled_by", "approval")
         }
         fixtures.check(where, fields, "BuildCreate")
         outcome = fixtures.expect(where, entry, "outcome", str, "success")
         if outcome not in model.OUTCOMES:
             raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
         age = float(fixtures.expect(where, entry, "age", (int, float), 0))  # type: ignore[arg-type]
-        record = new_build(rt, org, name, fields, parent=None, outcome=outcome, now=origin - age)
+        approval = fixtures.expect(where, entry, "approval", str, None)
+        if approval not in (None, "required"):
+            raise fixtures.error(f"{where}.approval", "must be `required` when given")
+        record = new_build(
+            rt, org, name, fields, parent=None, outcome=outcome, now=origin - age,
+            approval=approval == "required",
+        )  # fmt: skip
         canceled_by = fixtures.expect(where, entry, "canceled_by", str, None)
         if canceled_by is not None:
             try:
