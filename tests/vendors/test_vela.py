@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -262,3 +263,124 @@ def test_fixtures_load_repos_and_builds_in_several_states() -> None:
         server = c.get("/vela/api/v1/repos/go-vela/server/builds", headers=H).json()
         assert {b["status"] for b in server} == {"error", "killed", "canceled"}
         assert any(b["error"] == "build was canceled by OctoKitty" for b in server)
+
+
+def _read(client: TestClient, path: str, status: int = 200) -> Any:
+    response = client.get(f"{REPO}/builds/{path}", headers=H)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _by_pipeline(client: TestClient) -> dict[bool, int]:
+    """Build numbers of a staged pipeline (True) and of one without stages (False)."""
+    found: dict[bool, int] = {}
+    for _ in range(20):
+        build = create(client, "success")
+        steps = _read(client, f"{build['number']}/steps")
+        found.setdefault(bool(steps[0]["stage"]), build["number"])
+        if len(found) == 2:
+            return found
+    raise AssertionError("the seed never drew both pipelines")
+
+
+def test_steps_are_numbered_by_the_compiler_and_listed_newest_id_first(client: TestClient) -> None:
+    build = create(client, "success")
+    assert build["parent"] == 1  # Vela's parent for a first build
+    steps = _read(client, "1/steps")
+    assert [s["number"] for s in steps] == list(range(len(steps), 0, -1))
+    assert [s["id"] for s in steps] == sorted((s["id"] for s in steps), reverse=True)
+    assert (steps[-1]["name"], steps[-1]["image"]) == ("init", "#init")
+    assert steps[-2]["name"] == "clone" and steps[-2]["image"].startswith("target/vela-git:")
+    assert _read(client, "1/steps/1") == steps[-1]
+    assert _read(client, f"1/steps/{len(steps) + 1}", 404) == {
+        "error": f"unable to read step github/octocat/1/{len(steps) + 1}: record not found"
+    }
+    assert _read(client, "1/services/99", 404)["error"].startswith("unable to read service")
+
+
+def test_a_step_log_grows_while_it_runs_and_freezes_with_the_clock(client: TestClient) -> None:
+    create(client, "success")
+    sizes, done = [], False
+    for _ in range(300):
+        step = _read(client, "1/steps/2")
+        log = base64.b64decode(_read(client, "1/steps/2/logs")["data"]).decode()
+        assert _read(client, "1/steps/2/logs") == _read(
+            client, "1/steps/2/logs"
+        )  # clock stands still
+        if step["status"] == "running":
+            sizes.append(len(log))
+        if step["status"] == "success":
+            assert log.startswith("$ git init\n") and log.endswith("\n")
+            done = True
+            break
+        advance(client, 0.5)
+    assert done and sizes and sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+def test_graph_follows_the_servers_rules_for_both_pipelines(client: TestClient) -> None:
+    found = _by_pipeline(client)
+    advance(client, 600)
+    staged = _read(client, f"{found[True]}/graph")
+    names = {n["name"]: n for n in staged["nodes"].values()}
+    assert list(staged["nodes"]) == [str(i) for i in range(len(staged["nodes"]))]
+    assert names["postgres"]["cluster"] == 0 and names["postgres"]["steps"] == []
+    assert names["init"]["cluster"] == names["clone"]["cluster"] == 2
+    assert {names[n]["cluster"] for n in ("test", "build", "publish")} == {1}
+    edges = {(e["source"], e["destination"], e["cluster"]) for e in staged["edges"]}
+    ids = {name: node["id"] for name, node in names.items()}
+    # init -> clone (built-in), test -> build and build -> publish ("needs"); clone is never an edge.
+    assert edges == {
+        (ids["init"], ids["clone"], 2),
+        (ids["test"], ids["build"], 1),
+        (ids["build"], ids["publish"], 1),
+    }
+    assert all(n["status"] == "success" for n in staged["nodes"].values())
+    flat = _read(client, f"{found[False]}/graph")
+    assert {n["cluster"] for n in flat["nodes"].values()} == {1}
+    # Without stages, v0.23 links every node to the one after each other node: n * (n - 1) edges.
+    count = len(flat["nodes"])
+    assert len(flat["edges"]) == count * (count - 1)
+
+
+def test_services_and_logs_of_a_canceled_running_build(client: TestClient) -> None:
+    found = _by_pipeline(client)
+    number = found[True]
+    advance(client, 40)
+    assert get(client, number)["status"] == "running"
+    assert client.delete(f"{REPO}/builds/{number}/cancel", headers=H).status_code == 200
+    advance(client, 600)
+    service = _read(client, f"{number}/services/1")
+    assert service["status"] == "canceled" and service["finished"] >= service["started"] > 0
+    logs = _read(client, f"{number}/logs?per_page=100")
+    assert logs[0]["service_id"] == service["id"] and logs[0]["step_id"] == 0
+    assert all(log["service_id"] == 0 and log["step_id"] > 0 for log in logs[1:])
+
+
+def test_org_list_search_by_id_and_prefer_approval(client: TestClient) -> None:
+    create(client)
+    other = create(client, repo="/vela/api/v1/repos/github/hello")
+    create(client, repo="/vela/api/v1/repos/acme/payments")
+    listed = client.get("/vela/api/v1/repos/github/builds", headers=H)
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    found = client.get(f"/vela/api/v1/search/builds/{other['id']}", headers=H)
+    assert found.status_code == 200 and found.json() == other
+    missing = client.get("/vela/api/v1/search/builds/999", headers=H)
+    assert missing.status_code == 404 and "record not found" in missing.json()["error"]
+    bad = client.post(
+        f"{REPO}/builds", json={"event": "push"}, headers={**H, "Prefer": "approval=maybe"}
+    )
+    assert bad.status_code == 400 and bad.json() == {
+        "error": "Prefer: approval=maybe is not one of required"
+    }
+
+
+def test_worker_update_ignores_the_bodys_id_repo_id_and_number(client: TestClient) -> None:
+    first, second = create(client), create(client)
+    for body in ({"id": first["id"]}, {"id": 424242, "repo_id": 77, "number": 9}):
+        response = client.put(
+            f"{REPO}/builds/2", json={**body, "title": "from a worker"}, headers=H
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["id"], response.json()["number"]) == (second["id"], 2)
+    assert get(client, 1)["title"] == first["title"]
+    assert get(client, 2)["title"] == "from a worker"
