@@ -211,6 +211,11 @@ def test_approval_restart_lists_search_queue_updates_and_delete(vela: Vela) -> N
 
     restarted = vela.call(f"POST {BUILD}", path=at)
     assert restarted["parent"] == waiting["number"] and restarted["status"] == "pending"
+    # v0.23's RestartBuild copies the approval along with the rest of the build.
+    assert (restarted["approved_at"], restarted["approved_by"]) == (
+        seen[-1]["approved_at"],
+        seen[-1]["approved_by"],
+    )
     for _ in range(12):
         vela.create()
     page = vela.call(f"GET {REPOS}", params={"per_page": 5, "page": 2})

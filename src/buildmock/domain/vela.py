@@ -61,7 +61,7 @@ LIFECYCLE_FIELDS = (
 WORKER_FIELDS = (*LIFECYCLE_FIELDS, "title", "message")
 #: Fields the server sets on create and restart, whatever the body says.
 SERVER_FIELDS = frozenset(
-    {"id", "repo_id", "number", "parent", "status", "created", "link", "approved_at", "approved_by"}
+    {"id", "repo_id", "number", "parent", "status", "created", "link"}
 ) | frozenset(LIFECYCLE_FIELDS)
 
 UI = "https://vela.company.localhost"
@@ -331,9 +331,13 @@ def restart_refusal(record: dict[str, Any], now: float, full_name: str) -> None:
 
 
 def restart_fields(record: dict[str, Any], now: float, user: str) -> dict[str, Any]:
-    """The body a restart copies from the old build: its source fields, sent by the caller."""
+    """The body a restart copies from the old build: all but what the server sets, sent by the caller
+    (``approved_at`` and ``approved_by`` are carried over, as v0.23's ``RestartBuild`` does)."""
     fields = render_build(record, now)
-    return {**{k: v for k, v in fields.items() if k not in SERVER_FIELDS}, "sender": user}
+    copied = {k: v for k, v in fields.items() if k not in SERVER_FIELDS}
+    if copied["event"] == "pull_request" and not copied["event_action"]:
+        copied["event_action"] = "opened"  # v0.23's restart, for builds of pre-0.14 servers
+    return {**copied, "sender": user}
 
 
 def queue_entry(record: dict[str, Any], now: float, full_name: str) -> dict[str, Any] | None:
