@@ -245,3 +245,14 @@ def test_approval_restart_lists_search_queue_updates_and_delete(vela: Vela) -> N
     )  # fmt: skip
     assert admin["status"] == "failure"
     assert vela.call(f"DELETE {BUILD}", path={"build": restarted["number"]}).endswith("deleted")
+
+
+def test_every_build_event_of_v0_23_is_accepted_filtered_and_shown_strictly(vela: Vela) -> None:
+    events = SNAP.definitions["Build"]["properties"]["event"]["enum"]
+    actions = {"pull_request": "opened", "comment": "created", "delete": "branch"}
+    for event in events:
+        build = vela.create(event=event)
+        assert build["event"] == event and build["event_action"] == actions.get(event, "")
+        listed = vela.call(f"GET {REPOS}", params={"event": event})
+        assert [b["number"] for b in listed] == [build["number"]]
+        assert vela.call("GET /api/v1/repos/{org}/builds", params={"event": event}) == listed

@@ -158,6 +158,11 @@ def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
         fields.update(deploy="production", deploy_number=synth.integer(1, 99_999))
     elif event == "comment":
         fields["event_action"] = "created"
+    elif event == "schedule":  # cmd/vela-server/schedule.go
+        fields.update(deploy="nightly", source=f"{html}/tree/main",
+                      message="triggered for nightly schedule with 0 0 * * * entry")  # fmt: skip
+    elif event == "delete":  # scm/github/webhook.go: a deleted branch
+        fields.update(event_action="branch", message="main branch deleted")
     return fields
 
 
