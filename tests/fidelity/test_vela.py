@@ -10,6 +10,7 @@ they run and after. Every live response is validated against the snapshot of Vel
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -166,6 +167,26 @@ def test_a_build_runs_to_each_outcome_with_steps_services_logs_and_graph(
         s["id"] for s in last["steps"]
     )
     assert last["graph"]["build_id"] == build["id"]
+
+
+def test_a_worker_gets_a_build_token_only_while_the_build_is_pending(vela: Vela) -> None:
+    build = vela.create(prefer="outcome=success")
+    at = {"build": build["number"]}
+    token = vela.call(f"GET {BUILD}/token", path=at)["token"]
+    header, payload, signature = (
+        base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)) for part in token.split(".")
+    )
+    assert json.loads(header) == {"alg": "HS256", "typ": "JWT"} and len(signature) == 32
+    claims = json.loads(payload)
+    assert claims["build_id"] == build["id"] and claims["token_type"] == "WorkerBuild"
+    assert claims["repo"] == "github/octocat" and claims["exp"] - claims["iat"] == 35 * 60
+    vela.advance(60)
+    refused = vela.client.get(
+        f"/vela{BUILD.format(org='github', repo='octocat', **at)}/token", headers=H
+    )
+    assert refused.status_code == 409 and refused.json() == {
+        "error": "unable to mint build token: build is not in pending state"
+    }
 
 
 def test_manual_clock_freezes_the_build_its_steps_and_logs(vela: Vela) -> None:

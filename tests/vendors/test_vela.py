@@ -384,3 +384,14 @@ def test_worker_update_ignores_the_bodys_id_repo_id_and_number(client: TestClien
         assert (response.json()["id"], response.json()["number"]) == (second["id"], 2)
     assert get(client, 1)["title"] == first["title"]
     assert get(client, 2)["title"] == "from a worker"
+
+
+def test_build_token_needs_a_worker_and_a_pending_build(client: TestClient) -> None:
+    create(client)
+    user = client.get(f"{REPO}/builds/1/token", headers={"Authorization": "Bearer vela-user"})
+    assert user.status_code == 401 and user.json() == {
+        "error": "invalid token type: must provide a worker auth token"
+    }
+    first = client.get(f"{REPO}/builds/1/token", headers=H).json()["token"]
+    assert first == client.get(f"{REPO}/builds/1/token", headers=H).json()["token"]
+    assert client.get(f"{REPO}/builds/9/token", headers=H).status_code == 404

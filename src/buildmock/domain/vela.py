@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
+import hmac
+import json
 import re
 from typing import Any
 
@@ -343,6 +347,34 @@ def restart_fields(record: dict[str, Any], now: float, user: str) -> dict[str, A
     if copied["event"] == "pull_request" and not copied["event_action"]:
         copied["event_action"] = "opened"  # v0.23's restart, for builds of pre-0.14 servers
     return {**copied, "sender": user}
+
+
+#: A build token lives for the repo's build timeout (default 30 min) plus the buffer (default 5 min).
+BUILD_TOKEN_SECONDS = (30 + 5) * 60
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def build_token(record: dict[str, Any], now: float, full_name: str, key: bytes) -> dict[str, str]:
+    """The ``library.Token`` Vela mints for a worker about to run a pending build (HS256 JWT).
+
+    The claims are those of v0.23's ``token.Claims`` for ``WorkerBuild``; ``key`` stands in for the
+    server's private key. A build that is not pending is Vela's 409.
+    """
+    status = status_at(record, now)
+    if status != "pending":
+        raise ApiError(409, "unable to mint build token: build is not in pending state")
+    claims = {
+        "build_id": record["fields"]["id"], "is_active": False, "is_admin": False,
+        "repo": full_name, "token_type": "WorkerBuild", "sub": record["worker"]["host"],
+        "exp": int(now) + BUILD_TOKEN_SECONDS, "iat": int(now),
+    }  # fmt: skip
+    header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return {"token": f"{header}.{payload}.{_b64url(signature)}"}
 
 
 def queue_entry(record: dict[str, Any], now: float, full_name: str) -> dict[str, Any] | None:

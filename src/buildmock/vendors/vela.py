@@ -290,6 +290,15 @@ async def cancel_build(rt: Runtime, org: str, repo: str, build: int) -> Response
     return json_response(model.render_build(record, now))
 
 
+async def get_build_token(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """GET …/builds/{build}/token: a build token for the worker about to run a pending build."""
+    # Vela wants a worker's auth token here; the mock's platform admins stand in for its workers.
+    require_admin(rt, "invalid token type: must provide a worker auth token")
+    record = stored(rt, org, repo, build)
+    key = f"buildmock-vela-{rt.settings.seed}".encode()
+    return json_response(model.build_token(record, rt.now(), f"{org}/{repo}", key))
+
+
 async def approve_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
     """POST /api/v1/repos/{org}/{repo}/builds/{build}/approve."""
     old, now = stored(rt, org, repo, build), rt.now()
