@@ -114,7 +114,12 @@ def test_every_build_operation_of_v0_23_is_modelled_or_excluded_with_a_reason() 
     ops = set(SNAP.operations)
     ours = spec_operations(SPEC)
     covered = ops & ours
-    print(f"\nvela build operations and sub-resources covered: {len(covered)}/{len(ops)}")
+    sub = {op for op in ops if "/steps" in op or "/services" in op}
+    print(
+        f"\nvela build operations covered: {len(covered - sub)}/{len(ops - sub)}; "
+        f"build sub-resources (steps, services, their logs): {len(covered & sub)}/{len(sub)}; "
+        f"all: {len(covered)}/{len(ops)}"
+    )
     for op, why in sorted(SNAP.not_modelled.items()):
         print(f"  not modelled: {op}: {why}")
     assert ours <= ops, f"operations v0.23.4 does not have: {sorted(ours - ops)}"
