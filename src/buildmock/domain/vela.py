@@ -69,6 +69,8 @@ SERVER_FIELDS = frozenset(
 ) | frozenset(LIFECYCLE_FIELDS)
 
 UI = "https://vela.company.localhost"
+#: The queue route a build is published to (``constants.DefaultRoute``).
+QUEUE_ROUTE = "vela"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _INT64 = (-(2**63), 2**63 - 1)
 _GO_TYPES = {int: "int64", str: "string", bool: "bool"}
@@ -256,8 +258,20 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     fields["finished"] = int(ended) if ended is not None and started is not None else 0
     for name in ("host", "runtime", "distribution"):
         fields[name] = record["worker"][name] if started is not None else ""
+    if pending is not None and started is None:
+        # Publishing to the queue saves the route as the host until a worker picks the build up.
+        fields["host"] = QUEUE_ROUTE
     if not fields["error"] and status == "error":
         fields["error"] = record["failure_error"]
+    return fields
+
+
+def render_created(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """The build as create and restart answer it: read back before it is published to the queue, so
+    not yet ``enqueued`` and without the queue route as its host."""
+    fields = render_build(record, now)
+    if record["derived"] and fields["status"] == "pending":
+        fields.update(enqueued=0, host="")
     return fields
 
 

@@ -216,7 +216,7 @@ async def create_build(rt: Runtime, org: str, repo: str, body: dict[str, Any]) -
     record = new_build(
         rt, org, repo, body, parent=None, outcome=forced_outcome(), approval=approval_wanted()
     )
-    return json_response(model.render_build(record, rt.now()), 201)
+    return json_response(model.render_created(record, rt.now()), 201)
 
 
 async def list_builds(
@@ -279,7 +279,7 @@ async def restart_build(rt: Runtime, org: str, repo: str, build: int) -> Respons
     model.restart_refusal(old, now, f"{org}/{repo}")
     given = model.restart_fields(old, now, caller(rt))
     record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome())
-    return json_response(model.render_build(record, now), 201)
+    return json_response(model.render_created(record, now), 201)
 
 
 async def cancel_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
