@@ -51,11 +51,11 @@ def plan_pipeline(synth: Synth) -> dict[str, Any]:
     """The compiled pipeline of a new build: its steps (numbered as Vela's compiler does) and services."""
     stages, services = synth.choice(TEMPLATES)
     staged = bool(stages[0][0])
-    steps: list[list[Any]] = [["init", INIT_IMAGE, "init" if staged else ""],
-                              ["clone", CLONE_IMAGE, "clone" if staged else ""]]  # fmt: skip
+    steps: list[list[Any]] = [["init", INIT_IMAGE, "init" if staged else "", []],
+                              ["clone", CLONE_IMAGE, "clone" if staged else "", []]]  # fmt: skip
     graph: list[list[Any]] = [["init", []], ["clone", []]] if staged else []
     for name, members, needs in stages:
-        steps.extend([step, image, name] for step, image, _ in members)
+        steps.extend([step, image, name, list(commands)] for step, image, commands in members)
         if staged:
             graph.append([name, list(needs)])
     user = len(steps) - 2
@@ -66,11 +66,6 @@ def plan_pipeline(synth: Synth) -> dict[str, Any]:
         #: The step that ends a build that fails (a user step, not init or clone).
         "fail_at": 2 + synth.integer(0, user - 1),
     }
-
-
-def _commands(record: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    stages, _ = TEMPLATES[0] if not record["pipeline"]["stages"] else TEMPLATES[1]
-    return {name: commands for _, members, _ in stages for name, _, commands in members}
 
 
 def _windows(record: dict[str, Any]) -> list[tuple[float, float] | None]:
@@ -140,7 +135,7 @@ def render_steps(record: dict[str, Any], now: float) -> list[dict[str, Any]]:
     fields, ids = record["fields"], record["sub_ids"]
     last = record["pipeline"]["fail_at"]
     steps = []
-    for i, ((name, image, stage), window) in enumerate(
+    for i, ((name, image, stage, _), window) in enumerate(
         zip(record["pipeline"]["steps"], _windows(record), strict=True)
     ):
         final = record["outcome"] if i == last and record["outcome"] != "success" else "success"
@@ -201,7 +196,7 @@ def _log_lines(record: dict[str, Any], kind: str, index: int) -> list[str]:
             f"{name} | starting {image}",
             f"{name} | database system is ready to accept connections",
         ]
-    name = record["pipeline"]["steps"][index][0]
+    name, _, _, commands = record["pipeline"]["steps"][index]
     if name == "init":
         return ["> Inspecting runtime network...", "> Inspecting runtime volume...",
                 f"$ docker image inspect {CLONE_IMAGE}"]  # fmt: skip
@@ -210,7 +205,7 @@ def _log_lines(record: dict[str, Any], kind: str, index: int) -> list[str]:
         return ["$ git init", f"$ git remote add origin {fields['clone']}",
                 f"$ git fetch --depth 100 origin {sha}", f"$ git reset --hard {sha}"]  # fmt: skip
     lines = []
-    for command in _commands(record).get(name, ()):
+    for command in commands:
         lines += [f"$ {command}", f"{command.split()[0]}: done"]
     return lines
 
