@@ -282,3 +282,48 @@ def test_every_build_event_of_v0_23_is_accepted_filtered_and_shown_strictly(vela
         listed = vela.call(f"GET {REPOS}", params={"event": event})
         assert [b["number"] for b in listed] == [build["number"]]
         assert vela.call("GET /api/v1/repos/{org}/builds", params={"event": event}) == listed
+
+
+@pytest.mark.parametrize("kind", ["step", "service"])
+def test_worker_and_admin_writes_to_steps_services_and_their_logs(vela: Vela, kind: str) -> None:
+    plural = f"{kind}s"
+    many, one = f"{BUILD}/{plural}", f"{BUILD}/{plural}/{{{kind}}}"
+    for _ in range(4):  # both pipelines: only the staged one has a service
+        build = vela.create(prefer="outcome=success")
+        if kind == "step" or vela.call(f"GET {many}", path={"build": build["number"]}):
+            break
+    at = {"build": build["number"]}
+    vela.advance(20)
+    # A worker reports the first planned one finished; the report stays while the clock moves.
+    reported = vela.call(
+        f"PUT {one}",
+        path={**at, kind: 1},
+        json={"status": "success", "exit_code": 0, "finished": 7},
+    )
+    assert (reported["status"], reported["finished"]) == ("success", 7)
+    vela.advance(5)
+    assert vela.call(f"GET {one}", path={**at, kind: 1})["finished"] == 7
+    # An admin adds one: stored as given, pending, without a log until one is created.
+    added = vela.call(
+        f"POST {many}", path=at, json={"number": 42, "name": "extra", "image": "alpine"}
+    )
+    assert (added["number"], added["status"], added["build_id"]) == (42, "pending", build["id"])
+    assert vela.call(f"GET {one}", path={**at, kind: 42}) == added
+    where = {**at, kind: 42}
+    missing = vela.client.get(
+        f"/vela{one.format(org='github', repo='octocat', **where)}/logs", headers=H
+    )
+    assert missing.status_code == 404
+    assert vela.call(f"POST {one}/logs", path=where, json={"data": "aGVsbG8K"}) is None
+    assert vela.call(f"PUT {one}/logs", path=where, json={"data": "aGVsbG8Kd29ybGQK"}) is None
+    log = vela.call(f"GET {one}/logs", path=where)
+    assert base64.b64decode(log["data"]) == b"hello\nworld\n" and log[f"{kind}_id"] == added["id"]
+    assert (
+        vela.call(f"DELETE {one}/logs", path=where)
+        == f"logs deleted for {kind} github/octocat/{build['number']}/42"
+    )
+    assert vela.call(f"DELETE {one}", path=where).endswith("deleted")
+    listed = vela.call(f"GET {many}", path=at, params={"per_page": 100})
+    assert 42 not in [c["number"] for c in listed] and listed[-1]["finished"] == 7
+    vela.call(f"GET {BUILD}/logs", path=at, params={"per_page": 100})
+    vela.call(f"GET {BUILD}/graph", path=at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -402,3 +403,59 @@ def test_build_token_needs_a_worker_and_a_pending_build(client: TestClient) -> N
     first = client.get(f"{REPO}/builds/1/token", headers=H).json()["token"]
     assert first == client.get(f"{REPO}/builds/1/token", headers=H).json()["token"]
     assert client.get(f"{REPO}/builds/9/token", headers=H).status_code == 404
+
+
+def test_any_sequence_of_step_service_and_log_writes_answers_without_a_server_error(
+    client: TestClient,
+) -> None:
+    # Vela's worker and admin writes in a seeded random order: every answer is documented, none a 500.
+    rng = random.Random(7)
+    create(client, "success")
+    create(client, "failure", approval=True)
+    allowed = {200, 201, 404, 409}
+    seen: set[int] = set()
+    for _ in range(400):
+        kind = rng.choice(("steps", "services"))
+        build, number = rng.choice((1, 2)), rng.choice((1, 2, 3, 42))
+        one = f"{REPO}/builds/{build}/{kind}/{number}"
+        method, path, body = rng.choice(
+            (
+                ("POST", f"{REPO}/builds/{build}/{kind}", {"number": number, "name": "x"}),
+                ("PUT", one, {"status": rng.choice(("running", "success")), "started": 5}),
+                ("DELETE", one, None),
+                ("POST", f"{one}/logs", {"data": "eA=="}),
+                ("PUT", f"{one}/logs", {"data": rng.choice(("", "eQ=="))}),
+                ("DELETE", f"{one}/logs", None),
+                ("GET", f"{one}/logs", None),
+                ("GET", f"{REPO}/builds/{build}/logs?per_page=100", None),
+                ("GET", f"{REPO}/builds/{build}/graph", None),
+            )
+        )
+        response = client.request(method, path, json=body, headers=H)
+        assert response.status_code in allowed, f"{method} {path}: {response.text}"
+        seen.add(response.status_code)
+        if rng.random() < 0.2:
+            advance(client, 15)
+    assert {200, 201, 404, 409} <= seen
+
+
+def test_step_writes_need_vela_permissions_and_a_worker_report_stays(client: TestClient) -> None:
+    create(client, "success")
+    user = {"Authorization": "Bearer vela-user"}
+    step = f"{REPO}/builds/1/steps/1"
+    denied = {
+        ("POST", f"{REPO}/builds/1/steps"): "user",
+        ("PUT", step): "invalid token: must provide matching worker build token",
+        ("DELETE", step): "user",
+        ("PUT", f"{step}/logs"): "invalid token: must provide matching worker build token",
+        ("DELETE", f"{step}/logs"): "user",
+    }
+    for (method, path), text in denied.items():
+        response = client.request(method, path, json={"number": 9}, headers=user)
+        assert response.status_code == 401 and response.json()["error"].startswith(text)
+    duplicate = client.post(f"{REPO}/builds/1/steps", json={"number": 1}, headers=H)
+    assert duplicate.status_code == 409 and "step 1 already exists" in duplicate.json()["error"]
+    assert client.put(f"{step}/logs", json={"data": "ZG9uZQo="}, headers=H).status_code == 200
+    advance(client, 600)  # the uploaded log no longer grows with the clock
+    assert _read(client, "1/steps/1/logs")["data"] == "ZG9uZQo="
+    assert client.post(f"{step}/logs", json={}, headers=H).status_code == 409

@@ -8,9 +8,11 @@ from that and the clock: a step runs, ends and its log grows while it runs; a ma
 from __future__ import annotations
 
 import base64
+import copy
 from collections import Counter
 from typing import Any
 
+from buildmock.core.errors import ApiError
 from buildmock.synth.factory import Synth
 
 CLONE_IMAGE = "target/vela-git:v0.8.0"
@@ -159,6 +161,12 @@ _STEP_KEYS = ("id", "build_id", "repo_id", "number", "name", "image", "stage", "
               "exit_code", "created", "started", "finished", "host", "runtime", "distribution")  # fmt: skip
 
 
+#: A step's fields with the zero values the database gives what a create leaves out.
+_ZERO: dict[str, Any] = {"id": 0, "build_id": 0, "repo_id": 0, "number": 0, "name": "", "image": "",
+                         "stage": "", "status": "", "error": "", "exit_code": 0, "created": 0,
+                         "started": 0, "finished": 0, "host": "", "runtime": "", "distribution": ""}  # fmt: skip
+
+
 def _step_order(step: dict[str, Any]) -> dict[str, Any]:
     """The step's fields in the order of ``library.Step``."""
     return {key: step[key] for key in _STEP_KEYS if key in step}
@@ -231,33 +239,173 @@ def _log_data(
     return base64.b64encode(text.encode()).decode()
 
 
-def render_components(record: dict[str, Any], kind: str, now: float) -> list[dict[str, Any]]:
-    """The build's steps (``kind`` "step") or services ("service") at ``now``, in number order."""
+def _planned(record: dict[str, Any], kind: str, now: float) -> list[dict[str, Any]]:
+    """The steps or services the server planned for the build, as its lifecycle has them at ``now``."""
     return (render_services if kind == "service" else render_steps)(record, now)
 
 
-def render_log(record: dict[str, Any], kind: str, index: int, now: float) -> dict[str, Any]:
-    """The log of step or service ``index`` at ``now`` (Vela's ``library.Log``)."""
-    fields, ids = record["fields"], record["sub_ids"]
+def _planned_index(record: dict[str, Any], kind: str, component: dict[str, Any]) -> int | None:
+    """The index in the compiled pipeline of a planned step or service (None for one a caller added)."""
+    index = component["id"] - record["sub_ids"][kind]
+    return index if 0 <= index < len(record["pipeline"][f"{kind}s"]) else None
+
+
+def _writes(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of what workers and admins wrote to the build's steps, services and logs."""
+    writes = copy.deepcopy(record.get("writes") or {})
+    for part in ("edits", "extra", "removed", "logs"):
+        writes.setdefault(part, {})
+    return writes
+
+
+def render_components(record: dict[str, Any], kind: str, now: float) -> list[dict[str, Any]]:
+    """The build's steps (``kind`` "step") or services ("service") at ``now``, oldest id first.
+
+    The planned ones follow the lifecycle, with what a worker reported laid over them; the ones a caller
+    added are as stored; deleted ones are gone.
+    """
+    writes = record.get("writes") or {}
+    removed = set(writes.get("removed", {}).get(kind, []))
+    edits = writes.get("edits", {}).get(kind, {})
+    shown = [
+        {**component, **edits.get(str(component["number"]), {})}
+        for component in _planned(record, kind, now)
+        if component["number"] not in removed
+    ]
+    return shown + [dict(component) for component in writes.get("extra", {}).get(kind, [])]
+
+
+def find(record: dict[str, Any], kind: str, number: int, now: float) -> dict[str, Any] | None:
+    """The step or service with this number at ``now``, if the build has one."""
+    return next((c for c in render_components(record, kind, now) if c["number"] == number), None)
+
+
+def _log(
+    record: dict[str, Any], kind: str, component: dict[str, Any], log_id: int, data: str
+) -> dict[str, Any]:
+    fields = record["fields"]
+    return {"id": log_id, "build_id": fields["id"], "repo_id": fields["repo_id"],
+            "service_id": component["id"] if kind == "service" else 0,
+            "step_id": component["id"] if kind == "step" else 0, "data": data}  # fmt: skip
+
+
+def render_log(
+    record: dict[str, Any], kind: str, component: dict[str, Any], now: float
+) -> dict[str, Any] | None:
+    """The log of a step or service at ``now`` (Vela's ``library.Log``), or None when it has none."""
+    key = f"{kind}:{component['id']}"
+    stored = (record.get("writes") or {}).get("logs", {})
+    if key in stored:
+        entry = stored[key]
+        return None if entry is None else _log(record, kind, component, entry["id"], entry["data"])
+    index = _planned_index(record, kind, component)
+    if index is None:
+        return None  # Vela's create of a step or service makes no log
     services = len(record["pipeline"]["services"])
-    shown = render_components(record, kind, now)[index]
-    return {
-        "id": ids["log"] + (index if kind == "service" else services + index),
-        "build_id": fields["id"],
-        "repo_id": fields["repo_id"],
-        "service_id": shown["id"] if kind == "service" else 0,
-        "step_id": shown["id"] if kind == "step" else 0,
-        "data": _log_data(record, kind, index, shown, now),
-    }
+    log_id = record["sub_ids"]["log"] + (index if kind == "service" else services + index)
+    planned = _planned(record, kind, now)[index]
+    return _log(record, kind, component, log_id, _log_data(record, kind, index, planned, now))
 
 
 def render_logs(record: dict[str, Any], now: float) -> list[dict[str, Any]]:
-    """Every log of the build: services' first, then steps' (``service_id ASC NULLS LAST, step_id ASC``)."""
-    services = len(record["pipeline"]["services"])
-    steps = len(record["pipeline"]["steps"])
-    return [render_log(record, "service", i, now) for i in range(services)] + [
-        render_log(record, "step", i, now) for i in range(steps)
-    ]
+    """Every log of the build: services' first, then steps' (``service_id ASC NULLS LAST, step_id ASC``).
+
+    A deleted step or service leaves its log behind, as Vela's tables do.
+    """
+    logs = []
+    for kind in ("service", "step"):
+        extra = (record.get("writes") or {}).get("extra", {}).get(kind, [])
+        for component in [*_planned(record, kind, now), *extra]:
+            log = render_log(record, kind, component, now)
+            if log is not None:
+                logs.append(log)
+    return logs
+
+
+#: What a worker's update of a step or service may set (each only when non-empty / greater than 0).
+EDITABLE = (
+    "status",
+    "error",
+    "exit_code",
+    "started",
+    "finished",
+    "host",
+    "runtime",
+    "distribution",
+)
+
+
+def add_component(
+    record: dict[str, Any], kind: str, body: dict[str, Any], new_id: int, now: float, entry: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A step or service created by a caller (v0.23 ``CreateStep``/``CreateService``); 409 on a taken number."""
+    number = body.get("number", 0)
+    if find(record, kind, number, now) is not None:
+        raise ApiError(
+            409, f"unable to create {kind} for build {entry}: {kind} {number} already exists"
+        )
+    fields = record["fields"]
+    component = {**{key: zero for key, zero in _ZERO.items() if kind == "step" or key != "stage"},
+                 **{k: v for k, v in body.items() if k in _ZERO}}  # fmt: skip
+    component.update(id=new_id, build_id=fields["id"], repo_id=fields["repo_id"])
+    component["status"] = component["status"] or "pending"
+    component["created"] = component["created"] or int(now)
+    component = _step_order(component)
+    writes = _writes(record)
+    writes["extra"].setdefault(kind, []).append(component)
+    return {**record, "writes": writes}, component
+
+
+def edit_component(
+    record: dict[str, Any], kind: str, component: dict[str, Any], body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A worker's update of a step or service: the progress fields it gives, as given, from now on."""
+    given = {k: v for k, v in body.items() if k in EDITABLE and v not in ("", 0, None)}
+    given = {k: v for k, v in given.items() if not (isinstance(v, int) and v < 0)}
+    writes = _writes(record)
+    updated = {**component, **given}
+    if _planned_index(record, kind, component) is None:
+        writes["extra"][kind] = [
+            updated if c["id"] == component["id"] else c for c in writes["extra"][kind]
+        ]
+    else:
+        edits = writes["edits"].setdefault(kind, {})
+        edits[str(component["number"])] = {**edits.get(str(component["number"]), {}), **given}
+    return {**record, "writes": writes}, updated
+
+
+def remove_component(
+    record: dict[str, Any], kind: str, component: dict[str, Any]
+) -> dict[str, Any]:
+    """Delete a step or service (its log stays, as in Vela's tables)."""
+    writes = _writes(record)
+    if _planned_index(record, kind, component) is None:
+        writes["extra"][kind] = [c for c in writes["extra"][kind] if c["id"] != component["id"]]
+    else:
+        writes["removed"].setdefault(kind, []).append(component["number"])
+    return {**record, "writes": writes}
+
+
+def write_log(
+    record: dict[str, Any], kind: str, component: dict[str, Any], action: str, data: str,
+    now: float, entry: str, new_id: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    """Create (``new_id``), update or delete the log of a step or service, with Vela's refusals."""
+    current = render_log(record, kind, component, now)
+    if action == "create" and current is not None:
+        raise ApiError(409, f"unable to create logs for {kind} {entry}: a log already exists")
+    if action != "create" and current is None:
+        raise ApiError(404, f"unable to get logs for {kind} {entry}: record not found")
+    writes = _writes(record)
+    key = f"{kind}:{component['id']}"
+    if action == "create":
+        writes["logs"][key] = {"id": new_id, "data": data}
+    elif action == "update":
+        assert current is not None
+        writes["logs"][key] = {"id": current["id"], "data": data or current["data"]}
+    else:
+        writes["logs"][key] = None
+    return {**record, "writes": writes}
 
 
 def _stage_status(steps: list[dict[str, Any]]) -> str:
@@ -287,13 +435,13 @@ def _node(node_id: int, cluster: int, name: str, steps: list[dict[str, Any]]) ->
 
 def render_graph(record: dict[str, Any], org: str, repo: str, now: float) -> dict[str, Any]:
     """The build graph of api/build/graph.go at ``now`` (nodes keyed by id, edges in a fixed order)."""
-    steps = list(reversed(render_steps(record, now)))  # ListStepsForBuild: id DESC
+    steps = list(reversed(render_components(record, "step", now)))  # ListStepsForBuild: id DESC
     by_stage: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
         by_stage.setdefault(step["stage"] or step["name"], []).append(step)
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
-    for service in render_services(record, now):
+    for service in render_components(record, "service", now):
         node_id = len(nodes)
         nodes.append({"id": node_id, "cluster": SERVICE_CLUSTER, "name": service["name"],
                       "status": service["status"], "started_at": service["started"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion import request
@@ -344,15 +345,14 @@ def _paged(items: list[dict[str, Any]], page: int, per_page: int) -> Response:
 
 def _component(
     rt: Runtime, org: str, repo: str, build: int, kind: str, number: int
-) -> tuple[dict[str, Any], int]:
-    """The build and the index of its step or service ``number``, or Vela's 404."""
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The build, its step or service ``number`` and Vela's name for it, or Vela's 404."""
     record = stored(rt, org, repo, build)
-    count = len(record["pipeline"]["steps" if kind == "step" else "services"])
-    if not 1 <= number <= count:
-        raise ApiError(
-            404, f"unable to read {kind} {org}/{repo}/{build}/{number}: record not found"
-        )
-    return record, number - 1
+    entry = f"{org}/{repo}/{build}/{number}"
+    found = pipeline.find(record, kind, number, rt.now())
+    if found is None:
+        raise ApiError(404, f"unable to read {kind} {entry}: record not found")
+    return record, found, entry
 
 
 async def get_build_graph(rt: Runtime, org: str, repo: str, build: int) -> Response:
@@ -381,45 +381,125 @@ def _list_components(
 def _get_component(
     rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, log: bool
 ) -> Response:
-    """A build's step or service ``number``, or its log."""
-    record, index = _component(rt, org, repo, build, kind, number)
-    if log:
-        return json_response(pipeline.render_log(record, kind, index, rt.now()))
-    return json_response(pipeline.render_components(record, kind, rt.now())[index])
+    """A build's step or service ``number``, or its log (Vela: 500 when it has none; here 404)."""
+    record, found, entry = _component(rt, org, repo, build, kind, number)
+    if not log:
+        return json_response(found)
+    shown = pipeline.render_log(record, kind, found, rt.now())
+    if shown is None:
+        raise ApiError(404, f"unable to get logs for {kind} {entry}: record not found")
+    return json_response(shown)
 
 
-async def list_steps(
-    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+def _create_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, body: dict[str, Any]
 ) -> Response:
-    """GET …/builds/{build}/steps."""
-    return _list_components(rt, org, repo, build, "step", page, per_page)
+    """A step or service a platform admin adds to a build (201)."""
+    require_admin(rt)
+    old = stored(rt, org, repo, build)
+    record, made = pipeline.add_component(
+        old, kind, body, rt.store.next_value(f"{kind}_id"), rt.now(), f"{org}/{repo}/{build}"
+    )
+    save(rt, record, old)
+    return json_response(made, 201)
 
 
-async def get_step(rt: Runtime, org: str, repo: str, build: int, step: int) -> Response:
-    """GET …/builds/{build}/steps/{step}: one step by its number."""
-    return _get_component(rt, org, repo, build, "step", step, log=False)
-
-
-async def get_step_log(rt: Runtime, org: str, repo: str, build: int, step: int) -> Response:
-    """GET …/builds/{build}/steps/{step}/logs: the step's log so far."""
-    return _get_component(rt, org, repo, build, "step", step, log=True)
-
-
-async def list_services(
-    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+def _update_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, body: dict[str, Any]
 ) -> Response:
-    """GET …/builds/{build}/services."""
-    return _list_components(rt, org, repo, build, "service", page, per_page)
+    """A worker's progress report on a step or service."""
+    require_admin(rt, "invalid token: must provide matching worker build token")
+    old, found, _ = _component(rt, org, repo, build, kind, number)
+    record, updated = pipeline.edit_component(old, kind, found, body)
+    save(rt, record, old)
+    return json_response(updated)
 
 
-async def get_service(rt: Runtime, org: str, repo: str, build: int, service: int) -> Response:
-    """GET …/builds/{build}/services/{service}: one service by its number."""
-    return _get_component(rt, org, repo, build, "service", service, log=False)
+def _delete_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int
+) -> Response:
+    """A platform admin deletes a step or service."""
+    require_admin(rt)
+    old, found, entry = _component(rt, org, repo, build, kind, number)
+    save(rt, pipeline.remove_component(old, kind, found), old)
+    return json_response(f"{kind} {entry} deleted")
 
 
-async def get_service_log(rt: Runtime, org: str, repo: str, build: int, service: int) -> Response:
-    """GET …/builds/{build}/services/{service}/logs: the service's log so far."""
-    return _get_component(rt, org, repo, build, "service", service, log=True)
+def _write_log(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, action: str,
+    body: dict[str, Any] | None = None,
+) -> Response:  # fmt: skip
+    """Create, update or delete the log of a step or service."""
+    if action == "update":
+        require_admin(rt, "invalid token: must provide matching worker build token")
+    elif action == "delete":
+        require_admin(rt)
+    old, found, entry = _component(rt, org, repo, build, kind, number)
+    data = str((body or {}).get("data") or "")
+    new_id = rt.store.next_value("log_id") if action == "create" else 0
+    record = pipeline.write_log(old, kind, found, action, data, rt.now(), entry, new_id)
+    save(rt, record, old)
+    if action == "delete":
+        return json_response(f"logs deleted for {kind} {entry}")
+    return json_response(None, 201 if action == "create" else 200)
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _component_handlers(kind: str) -> tuple[Handler, ...]:
+    """The nine operations on a build's steps (``kind`` "step") or services, and on their logs.
+
+    Connexion passes the path parameter by its name (``step`` or ``service``), hence ``**number``.
+    """
+
+    async def listing(
+        rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+    ) -> Response:
+        """GET …/builds/{build}/{kind}s."""
+        return _list_components(rt, org, repo, build, kind, page, per_page)
+
+    async def create(
+        rt: Runtime, org: str, repo: str, build: int, body: dict[str, Any]
+    ) -> Response:
+        """POST …/builds/{build}/{kind}s (platform admins)."""
+        return _create_component(rt, org, repo, build, kind, body)
+
+    async def get(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """GET …/{kind}s/{number}."""
+        return _get_component(rt, org, repo, build, kind, number[kind], log=False)
+
+    async def update(
+        rt: Runtime, org: str, repo: str, build: int, body: dict[str, Any], **number: int
+    ) -> Response:
+        """PUT …/{kind}s/{number}: a worker's progress report."""
+        return _update_component(rt, org, repo, build, kind, number[kind], body)
+
+    async def delete(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """DELETE …/{kind}s/{number} (platform admins)."""
+        return _delete_component(rt, org, repo, build, kind, number[kind])
+
+    async def get_log(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """GET …/{kind}s/{number}/logs: the log so far."""
+        return _get_component(rt, org, repo, build, kind, number[kind], log=True)
+
+    def log_writer(action: str) -> Handler:
+        async def write(
+            rt: Runtime, org: str, repo: str, build: int, body: Any = None, **number: int
+        ) -> Response:
+            """POST (201, null), PUT (200, null) or DELETE …/{kind}s/{number}/logs."""
+            return _write_log(rt, org, repo, build, kind, number[kind], action, body)
+
+        return write
+
+    return (listing, create, get, update, delete, get_log,
+            log_writer("create"), log_writer("update"), log_writer("delete"))  # fmt: skip
+
+
+(list_steps, create_step, get_step, update_step, delete_step, get_step_log, create_step_log,
+ update_step_log, delete_step_log) = _component_handlers("step")  # fmt: skip
+(list_services, create_service, get_service, update_service, delete_service, get_service_log,
+ create_service_log, update_service_log, delete_service_log) = _component_handlers("service")  # fmt: skip
 
 
 # -- fixtures ----------------------------------------------------------------------------------
