@@ -2,9 +2,10 @@
 
 A real server (uvicorn on a loopback port, manual clock) is driven through a build's whole life — pending,
 pending approval, running, each final status, canceled from each state that allows it, restarted, approved,
-listed, paged, searched, queued, updated, deleted — and through its steps, services, logs and graph while
-they run and after, and the writes workers and admins make to them. Every live response is validated against the snapshot of Vela's own types
-(``tests/fidelity/snapshots/vela.json``) with closed objects: no field v0.23 lacks, every field it sends.
+listed, paged, searched, queued, updated, deleted — through its steps, services, logs and graph while they
+run and after, and through the writes workers and admins make to them. Every live response is validated
+against the snapshot of Vela's own types (``tests/fidelity/snapshots/vela.json``) with closed objects: no
+field v0.23 lacks, every field it sends.
 """
 
 from __future__ import annotations
