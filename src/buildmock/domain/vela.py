@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
+import hmac
+import json
 import re
 from typing import Any
 
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.domain import vela_pipeline as pipeline
 from buildmock.synth.factory import Synth
 
 #: Every status a Vela build can show (``constants/status.go``).
@@ -32,14 +37,15 @@ LIFECYCLE = Lifecycle(
     refusal_status=400,
 )
 
-#: The ``Build`` fields in the order Vela sends them, with their zero values.
+#: The ``Build`` fields in the order Vela v0.23 sends them (go-vela/types v0.23.3 ``library.Build``), with
+#: the values the database gives an unset field: every field is sent, ``deploy_payload`` as ``{}``.
 FIELDS: dict[str, Any] = {
     "id": 0, "repo_id": 0, "pipeline_id": 0, "number": 0, "parent": 0, "event": "push",
     "event_action": "", "status": "pending", "error": "", "enqueued": 0, "created": 0, "started": 0,
-    "finished": 0, "deploy": "", "deploy_number": 0, "deploy_payload": None, "clone": "", "source": "",
-    "title": "", "message": "", "commit": "", "sender": "", "sender_scm_id": "", "fork": False,
-    "author": "", "email": "", "link": "", "branch": "", "ref": "", "base_ref": "", "head_ref": "",
-    "host": "", "route": "", "runtime": "", "distribution": "", "approved_at": 0, "approved_by": "",
+    "finished": 0, "deploy": "", "deploy_number": 0, "deploy_payload": {}, "clone": "", "source": "",
+    "title": "", "message": "", "commit": "", "sender": "", "author": "", "email": "", "link": "",
+    "branch": "", "ref": "", "base_ref": "", "head_ref": "", "host": "", "runtime": "",
+    "distribution": "", "approved_at": 0, "approved_by": "",
 }  # fmt: skip
 INT_FIELDS = frozenset(
     k for k, v in FIELDS.items() if isinstance(v, int) and not isinstance(v, bool)
@@ -59,10 +65,12 @@ LIFECYCLE_FIELDS = (
 WORKER_FIELDS = (*LIFECYCLE_FIELDS, "title", "message")
 #: Fields the server sets on create and restart, whatever the body says.
 SERVER_FIELDS = frozenset(
-    {"id", "repo_id", "number", "parent", "status", "created", "link", "approved_at", "approved_by"}
+    {"id", "repo_id", "number", "parent", "status", "created", "link"}
 ) | frozenset(LIFECYCLE_FIELDS)
 
 UI = "https://vela.company.localhost"
+#: The queue route a build is published to (``constants.DefaultRoute``).
+QUEUE_ROUTE = "vela"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _INT64 = (-(2**63), 2**63 - 1)
 _GO_TYPES = {int: "int64", str: "string", bool: "bool"}
@@ -71,11 +79,6 @@ _GO_TYPES = {int: "int64", str: "string", bool: "bool"}
 def valid_name(name: str) -> bool:
     """Whether ``name`` is a well-formed org or repo name (such repos exist implicitly)."""
     return bool(_NAME.match(name)) and name not in (".", "..")
-
-
-def needs_approval(fields: dict[str, Any]) -> bool:
-    """buildmock's approval rule (Vela's ``fork-always`` policy): a pull request from a fork waits."""
-    return fields.get("event") == "pull_request" and fields.get("fork") is True
 
 
 def draw_outcome(synth: Synth) -> str:
@@ -145,9 +148,8 @@ def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
     _, user, email = synth.person()
     fields: dict[str, Any] = {
         "clone": f"{html}.git", "source": f"{html}/commit/{sha}", "title": f"{event} received from {html}",
-        "message": synth.commit_message(), "commit": sha, "sender": user,
-        "sender_scm_id": str(synth.integer(10_000, 99_999_999)), "author": user, "email": email,
-        "branch": "main", "ref": "refs/heads/main", "route": "vela",
+        "message": synth.commit_message(), "commit": sha, "sender": user, "author": user,
+        "email": email, "branch": "main", "ref": "refs/heads/main",
     }  # fmt: skip
     if event == "pull_request":
         pr = synth.integer(1, 999)
@@ -159,11 +161,14 @@ def _defaults(synth: Synth, org: str, repo: str, event: str) -> dict[str, Any]:
             f"refs/tags/v{synth.integer(0, 9)}.{synth.integer(0, 30)}.{synth.integer(0, 99)}"
         )
     elif event == "deployment":
-        fields.update(
-            deploy="production", deploy_number=synth.integer(1, 99_999), deploy_payload={}
-        )
+        fields.update(deploy="production", deploy_number=synth.integer(1, 99_999))
     elif event == "comment":
         fields["event_action"] = "created"
+    elif event == "schedule":  # cmd/vela-server/schedule.go
+        fields.update(deploy="nightly", source=f"{html}/tree/main",
+                      message="triggered for nightly schedule with 0 0 * * * entry")  # fmt: skip
+    elif event == "delete":  # scm/github/webhook.go: a deleted branch
+        fields.update(event_action="branch", message="main branch deleted")
     return fields
 
 
@@ -179,9 +184,10 @@ def plan_build(
     given: dict[str, Any],
     approval: bool,
 ) -> dict[str, Any]:
-    """A new build record: its fields and its timeline, fixed at creation.
+    """A new build record: its fields, its compiled pipeline and its timeline, fixed at creation.
 
-    ``ids`` is ``(id, repo_id, number, parent)``; ``given`` the body fields the server keeps.
+    ``ids`` is ``(id, repo_id, number, parent)``; ``given`` the body fields the server keeps. The ids of
+    the build's steps, services and logs (``sub_ids``) are the caller's to fill in: see :func:`sub_counts`.
     """
     build_id, repo_id, number, parent = ids
     kept = {k: v for k, v in _clean(given).items() if k not in SERVER_FIELDS}
@@ -206,7 +212,24 @@ def plan_build(
             "distribution": "linux",
         },
         "failure_error": "unable to execute step: container exited with an unexpected error",
+        "pipeline": pipeline.plan_pipeline(synth),
+        "run": None if approval else _run(timeline),
+        "gated": approval,
+        "stop": None,
+        "sub_ids": {"step": 0, "service": 0, "log": 0},
     }
+
+
+def sub_counts(record: dict[str, Any]) -> dict[str, int]:
+    """How many step, service and log ids the build needs (one log per step and per service)."""
+    steps, services = len(record["pipeline"]["steps"]), len(record["pipeline"]["services"])
+    return {"step": steps, "service": services, "log": steps + services}
+
+
+def _run(timeline: Timeline) -> list[float]:
+    """The window a worker runs the build in: from entering ``running`` to its planned end."""
+    started = timeline.entered("running", timeline.end)
+    return [timeline.end if started is None else started, timeline.end]
 
 
 def _plan(synth: Synth, start: float, speed: float, outcome: str) -> Timeline:
@@ -235,15 +258,34 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     fields["finished"] = int(ended) if ended is not None and started is not None else 0
     for name in ("host", "runtime", "distribution"):
         fields[name] = record["worker"][name] if started is not None else ""
+    if pending is not None and started is None:
+        # Publishing to the queue saves the route as the host until a worker picks the build up.
+        fields["host"] = QUEUE_ROUTE
     if not fields["error"] and status == "error":
         fields["error"] = record["failure_error"]
+    return fields
+
+
+def render_created(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """The build as create and restart answer it: read back before it is published to the queue, so
+    not yet ``enqueued`` and without the queue route as its host."""
+    fields = render_build(record, now)
+    if record["derived"] and fields["status"] == "pending":
+        fields.update(enqueued=0, host="")
     return fields
 
 
 def freeze(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The record pinned as it stands at ``now``: no more lifecycle, every field stored."""
     fields = render_build(record, now)
-    return {**record, "fields": fields, "marks": [[fields["status"], now]], "derived": False}
+    stop = record.get("stop") or ["pinned", now]
+    return {
+        **record,
+        "fields": fields,
+        "marks": [[fields["status"], now]],
+        "derived": False,
+        "stop": stop,
+    }
 
 
 def overwrite(record: dict[str, Any], body: dict[str, Any], now: float) -> dict[str, Any]:
@@ -273,7 +315,8 @@ def cancel(record: dict[str, Any], now: float, full_name: str, user: str) -> dic
     fields = {**record["fields"], "error": f"build was canceled by {user}"}
     if not record["derived"] and fields["started"] > 0 and fields["finished"] == 0:
         fields["finished"] = int(now)
-    return {**record, "fields": fields, "marks": timeline.to_json()}
+    stop = record.get("stop") or ["canceled", now]
+    return {**record, "fields": fields, "marks": timeline.to_json(), "stop": stop}
 
 
 def approve(
@@ -293,9 +336,11 @@ def approve(
             f"unable to approve build {full_name}/{number}: approver cannot be the sender of the build",
         )
     kept = [m for m in record["marks"] if m[1] < now]
-    rest = _plan(synth, now, speed, record["outcome"]).to_json()
+    rest = _plan(synth, now, speed, record["outcome"])
     fields = {**record["fields"], "approved_at": int(now), "approved_by": user}
-    return {**record, "fields": fields, "marks": [*kept, *rest], "derived": True}
+    marks = [*kept, *rest.to_json()]
+    run = _run(rest)
+    return {**record, "fields": fields, "marks": marks, "derived": True, "run": run, "stop": None}
 
 
 def restart_refusal(record: dict[str, Any], now: float, full_name: str) -> None:
@@ -309,9 +354,41 @@ def restart_refusal(record: dict[str, Any], now: float, full_name: str) -> None:
 
 
 def restart_fields(record: dict[str, Any], now: float, user: str) -> dict[str, Any]:
-    """The body a restart copies from the old build: its source fields, sent by the caller."""
+    """The body a restart copies from the old build: all but what the server sets, sent by the caller
+    (``approved_at`` and ``approved_by`` are carried over, as v0.23's ``RestartBuild`` does)."""
     fields = render_build(record, now)
-    return {**{k: v for k, v in fields.items() if k not in SERVER_FIELDS}, "sender": user}
+    copied = {k: v for k, v in fields.items() if k not in SERVER_FIELDS}
+    if copied["event"] == "pull_request" and not copied["event_action"]:
+        copied["event_action"] = "opened"  # v0.23's restart, for builds of pre-0.14 servers
+    return {**copied, "sender": user}
+
+
+#: A build token lives for the repo's build timeout (default 30 min) plus the buffer (default 5 min).
+BUILD_TOKEN_SECONDS = (30 + 5) * 60
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def build_token(record: dict[str, Any], now: float, full_name: str, key: bytes) -> dict[str, str]:
+    """The ``library.Token`` Vela mints for a worker about to run a pending build (HS256 JWT).
+
+    The claims are those of v0.23's ``token.Claims`` for ``WorkerBuild``; ``key`` stands in for the
+    server's private key. A build that is not pending is Vela's 409.
+    """
+    status = status_at(record, now)
+    if status != "pending":
+        raise ApiError(409, "unable to mint build token: build is not in pending state")
+    claims = {
+        "build_id": record["fields"]["id"], "is_active": False, "is_admin": False,
+        "repo": full_name, "token_type": "WorkerBuild", "sub": record["worker"]["host"],
+        "exp": int(now) + BUILD_TOKEN_SECONDS, "iat": int(now),
+    }  # fmt: skip
+    header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return {"token": f"{header}.{payload}.{_b64url(signature)}"}
 
 
 def queue_entry(record: dict[str, Any], now: float, full_name: str) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connexion import request
@@ -11,6 +12,7 @@ from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
 from buildmock.domain import vela as model
+from buildmock.domain import vela_pipeline as pipeline
 from buildmock.server.fixtures import FixtureContext
 from buildmock.settings import Settings
 from buildmock.vendors.base import (
@@ -129,7 +131,7 @@ def save(rt: Runtime, record: dict[str, Any], old: dict[str, Any] | None = None)
 
 def new_build(
     rt: Runtime, org: str, repo: str, given: dict[str, Any], *, parent: int | None, outcome: str | None,
-    now: float | None = None, approval: bool | None = None,
+    now: float | None = None, approval: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Plan and store a new build of ``org/repo`` (a create, a restart or a fixture)."""
     rid = repo_id(rt, org, repo, create=True)
@@ -137,13 +139,17 @@ def new_build(
     number = rt.store.next_value(f"number:{org}/{repo}")
     while rt.store.get("slot", f"{rid}/{number}") is not None:  # an admin moved a build there
         number = rt.store.next_value(f"number:{org}/{repo}")
+    # Vela's parent on create is the repo's previous counter, and 1 for the first build.
+    parent = max(1, number - 1) if parent is None else parent
     record = model.plan_build(
-        rt.synth, org=org, repo=repo,
-        ids=(rt.store.next_value("build_id"), rid, number, number - 1 if parent is None else parent),
+        rt.synth, org=org, repo=repo, ids=(rt.store.next_value("build_id"), rid, number, parent),
         now=rt.now() if now is None else now, speed=rt.settings.speed,
-        outcome=outcome or model.draw_outcome(rt.synth), given=given,
-        approval=model.needs_approval(given) if approval is None else approval,
+        outcome=outcome or model.draw_outcome(rt.synth), given=given, approval=approval,
     )  # fmt: skip
+    for kind, count in model.sub_counts(record).items():
+        # Steps, services and logs take ids from server-wide sequences, as Vela's tables do.
+        ids = [rt.store.next_value(f"{kind}_id") for _ in range(count)]
+        record["sub_ids"][kind] = ids[0] if ids else 0
     save(rt, record)
     return record
 
@@ -151,6 +157,19 @@ def new_build(
 def forced_outcome() -> str | None:
     """The outcome asked for with ``Prefer: outcome=…``."""
     return preferred_outcome(request_headers(), model.OUTCOMES)
+
+
+def approval_wanted() -> bool:
+    """``Prefer: approval=required``: the build waits in ``pending approval`` (as a fork's pull request
+    does under a repository's approval policy; v0.23's build body has no field that says so)."""
+    for part in request_headers().get("prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "approval":
+            wanted = value.strip().strip('"')
+            if wanted != "required":
+                raise ApiError(400, f"Prefer: approval={wanted} is not one of required")
+            return True
+    return False
 
 
 # -- handlers (operationIds of specs/vela.yaml) ------------------------------------------------
@@ -195,8 +214,10 @@ async def admin_list_queue(rt: Runtime, after: int | None = None) -> Response:
 async def create_build(rt: Runtime, org: str, repo: str, body: dict[str, Any]) -> Response:
     """POST /api/v1/repos/{org}/{repo}/builds (201)."""
     model.check_int64(body)
-    record = new_build(rt, org, repo, body, parent=None, outcome=forced_outcome())
-    return json_response(model.render_build(record, rt.now()), 201)
+    record = new_build(
+        rt, org, repo, body, parent=None, outcome=forced_outcome(), approval=approval_wanted()
+    )
+    return json_response(model.render_created(record, rt.now()), 201)
 
 
 async def list_builds(
@@ -258,8 +279,8 @@ async def restart_build(rt: Runtime, org: str, repo: str, build: int) -> Respons
     old, now = stored(rt, org, repo, build), rt.now()
     model.restart_refusal(old, now, f"{org}/{repo}")
     given = model.restart_fields(old, now, caller(rt))
-    record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome(), approval=False)
-    return json_response(model.render_build(record, now), 201)
+    record = new_build(rt, org, repo, given, parent=build, outcome=forced_outcome())
+    return json_response(model.render_created(record, now), 201)
 
 
 async def cancel_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
@@ -270,12 +291,215 @@ async def cancel_build(rt: Runtime, org: str, repo: str, build: int) -> Response
     return json_response(model.render_build(record, now))
 
 
+async def get_build_token(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """GET …/builds/{build}/token: a build token for the worker about to run a pending build."""
+    # Vela wants a worker's auth token here; the mock's platform admins stand in for its workers.
+    require_admin(rt, "invalid token type: must provide a worker auth token")
+    record = stored(rt, org, repo, build)
+    key = f"buildmock-vela-{rt.settings.seed}".encode()
+    return json_response(model.build_token(record, rt.now(), f"{org}/{repo}", key))
+
+
 async def approve_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
     """POST /api/v1/repos/{org}/{repo}/builds/{build}/approve."""
     old, now = stored(rt, org, repo, build), rt.now()
     record = model.approve(rt.synth, old, now, rt.settings.speed, f"{org}/{repo}", caller(rt))
     save(rt, record, old)
     return json_response(f"Successfully approved build {org}/{repo}/{build}")
+
+
+async def list_org_builds(
+    rt: Runtime, org: str, event: str | None = None, branch: str | None = None,
+    status: str | None = None, page: int = 1, per_page: int = 10,
+) -> Response:  # fmt: skip
+    """GET /api/v1/repos/{org}/builds: the builds of every repository of ``org``, newest first."""
+    if not model.valid_name(org):
+        raise ApiError(404, f"unable to read org {org}: record not found")
+    now, prefix = rt.now(), f"{org}/"
+    wanted = {"event": event, "branch": branch, "status": status}
+    shown = []
+    for _, record in rt.store.scan(KIND):
+        if not full_name(rt, record).startswith(prefix):
+            continue
+        build = model.render_build(record, now)
+        if all(v is None or build[k] == v for k, v in wanted.items()):
+            shown.append(build)
+    shown.sort(key=lambda b: (-b["created"], b["id"]))
+    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(shown))
+    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+async def get_build_by_id(rt: Runtime, id_: int) -> Response:
+    """GET /api/v1/search/builds/{id}: a build by its server-wide id (Connexion passes ``id`` as ``id_``)."""
+    record = rt.store.get(KIND, str(id_))
+    if record is None:
+        raise ApiError(404, f"unable to get build: record not found (build {id_})")
+    return json_response(model.render_build(record, rt.now()))
+
+
+def _paged(items: list[dict[str, Any]], page: int, per_page: int) -> Response:
+    """One page of ``items`` with Vela's paging headers."""
+    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(items))
+    return json_response(items[(page - 1) * per_page : page * per_page], headers=headers)
+
+
+def _component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The build, its step or service ``number`` and Vela's name for it, or Vela's 404."""
+    record = stored(rt, org, repo, build)
+    entry = f"{org}/{repo}/{build}/{number}"
+    found = pipeline.find(record, kind, number, rt.now())
+    if found is None:
+        raise ApiError(404, f"unable to read {kind} {entry}: record not found")
+    return record, found, entry
+
+
+async def get_build_graph(rt: Runtime, org: str, repo: str, build: int) -> Response:
+    """GET …/builds/{build}/graph: stages and services as nodes, their order as edges."""
+    record = stored(rt, org, repo, build)
+    return json_response(pipeline.render_graph(record, org, repo, rt.now()))
+
+
+async def list_build_logs(
+    rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+) -> Response:
+    """GET …/builds/{build}/logs: every log of the build, services' first."""
+    record = stored(rt, org, repo, build)
+    return _paged(pipeline.render_logs(record, rt.now()), page, per_page)
+
+
+def _list_components(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, page: int, per_page: int
+) -> Response:
+    """One page of a build's steps or services, newest id first (``id DESC``)."""
+    record = stored(rt, org, repo, build)
+    shown = pipeline.render_components(record, kind, rt.now())
+    return _paged(list(reversed(shown)), page, per_page)
+
+
+def _get_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, log: bool
+) -> Response:
+    """A build's step or service ``number``, or its log (Vela: 500 when it has none; here 404)."""
+    record, found, entry = _component(rt, org, repo, build, kind, number)
+    if not log:
+        return json_response(found)
+    shown = pipeline.render_log(record, kind, found, rt.now())
+    if shown is None:
+        raise ApiError(404, f"unable to get logs for {kind} {entry}: record not found")
+    return json_response(shown)
+
+
+def _create_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, body: dict[str, Any]
+) -> Response:
+    """A step or service a platform admin adds to a build (201)."""
+    require_admin(rt)
+    old = stored(rt, org, repo, build)
+    record, made = pipeline.add_component(
+        old, kind, body, rt.store.next_value(f"{kind}_id"), rt.now(), f"{org}/{repo}/{build}"
+    )
+    save(rt, record, old)
+    return json_response(made, 201)
+
+
+def _update_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, body: dict[str, Any]
+) -> Response:
+    """A worker's progress report on a step or service."""
+    require_admin(rt, "invalid token: must provide matching worker build token")
+    old, found, _ = _component(rt, org, repo, build, kind, number)
+    record, updated = pipeline.edit_component(old, kind, found, body)
+    save(rt, record, old)
+    return json_response(updated)
+
+
+def _delete_component(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int
+) -> Response:
+    """A platform admin deletes a step or service."""
+    require_admin(rt)
+    old, found, entry = _component(rt, org, repo, build, kind, number)
+    save(rt, pipeline.remove_component(old, kind, found), old)
+    return json_response(f"{kind} {entry} deleted")
+
+
+def _write_log(
+    rt: Runtime, org: str, repo: str, build: int, kind: str, number: int, action: str,
+    body: dict[str, Any] | None = None,
+) -> Response:  # fmt: skip
+    """Create, update or delete the log of a step or service."""
+    if action == "update":
+        require_admin(rt, "invalid token: must provide matching worker build token")
+    elif action == "delete":
+        require_admin(rt)
+    old, found, entry = _component(rt, org, repo, build, kind, number)
+    data = str((body or {}).get("data") or "")
+    new_id = rt.store.next_value("log_id") if action == "create" else 0
+    record = pipeline.write_log(old, kind, found, action, data, rt.now(), entry, new_id)
+    save(rt, record, old)
+    if action == "delete":
+        return json_response(f"logs deleted for {kind} {entry}")
+    return json_response(None, 201 if action == "create" else 200)
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _component_handlers(kind: str) -> tuple[Handler, ...]:
+    """The nine operations on a build's steps (``kind`` "step") or services, and on their logs.
+
+    Connexion passes the path parameter by its name (``step`` or ``service``), hence ``**number``.
+    """
+
+    async def listing(
+        rt: Runtime, org: str, repo: str, build: int, page: int = 1, per_page: int = 10
+    ) -> Response:
+        """GET …/builds/{build}/{kind}s."""
+        return _list_components(rt, org, repo, build, kind, page, per_page)
+
+    async def create(
+        rt: Runtime, org: str, repo: str, build: int, body: dict[str, Any]
+    ) -> Response:
+        """POST …/builds/{build}/{kind}s (platform admins)."""
+        return _create_component(rt, org, repo, build, kind, body)
+
+    async def get(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """GET …/{kind}s/{number}."""
+        return _get_component(rt, org, repo, build, kind, number[kind], log=False)
+
+    async def update(
+        rt: Runtime, org: str, repo: str, build: int, body: dict[str, Any], **number: int
+    ) -> Response:
+        """PUT …/{kind}s/{number}: a worker's progress report."""
+        return _update_component(rt, org, repo, build, kind, number[kind], body)
+
+    async def delete(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """DELETE …/{kind}s/{number} (platform admins)."""
+        return _delete_component(rt, org, repo, build, kind, number[kind])
+
+    async def get_log(rt: Runtime, org: str, repo: str, build: int, **number: int) -> Response:
+        """GET …/{kind}s/{number}/logs: the log so far."""
+        return _get_component(rt, org, repo, build, kind, number[kind], log=True)
+
+    def log_writer(action: str) -> Handler:
+        async def write(
+            rt: Runtime, org: str, repo: str, build: int, body: Any = None, **number: int
+        ) -> Response:
+            """POST (201, null), PUT (200, null) or DELETE …/{kind}s/{number}/logs."""
+            return _write_log(rt, org, repo, build, kind, number[kind], action, body)
+
+        return write
+
+    return (listing, create, get, update, delete, get_log,
+            log_writer("create"), log_writer("update"), log_writer("delete"))  # fmt: skip
+
+
+(list_steps, create_step, get_step, update_step, delete_step, get_step_log, create_step_log,
+ update_step_log, delete_step_log) = _component_handlers("step")  # fmt: skip
+(list_services, create_service, get_service, update_service, delete_service, get_service_log,
+ create_service_log, update_service_log, delete_service_log) = _component_handlers("service")  # fmt: skip
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -294,7 +518,8 @@ def _fixture_repo(
 
 
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
-    """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, state)."""
+    """``repos`` (org, name) and ``builds`` (org, repo, build fields, plus outcome, age, approval,
+    canceled_by)."""
     for where, entry in fixtures.items("repos"):
         org, name = _fixture_repo(fixtures, where, entry, "name")
         repo_id(rt, org, name, create=True)
@@ -304,14 +529,20 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         fields = {
             k: v
             for k, v in entry.items()
-            if k not in ("org", "repo", "outcome", "age", "canceled_by")
+            if k not in ("org", "repo", "outcome", "age", "canceled_by", "approval")
         }
         fixtures.check(where, fields, "BuildCreate")
         outcome = fixtures.expect(where, entry, "outcome", str, "success")
         if outcome not in model.OUTCOMES:
             raise fixtures.error(f"{where}.outcome", f"must be one of {', '.join(model.OUTCOMES)}")
         age = float(fixtures.expect(where, entry, "age", (int, float), 0))  # type: ignore[arg-type]
-        record = new_build(rt, org, name, fields, parent=None, outcome=outcome, now=origin - age)
+        approval = fixtures.expect(where, entry, "approval", str, None)
+        if approval not in (None, "required"):
+            raise fixtures.error(f"{where}.approval", "must be `required` when given")
+        record = new_build(
+            rt, org, name, fields, parent=None, outcome=outcome, now=origin - age,
+            approval=approval == "required",
+        )  # fmt: skip
         canceled_by = fixtures.expect(where, entry, "canceled_by", str, None)
         if canceled_by is not None:
             try:
