@@ -39,6 +39,9 @@ class Settings:
     callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
     fast_path: bool = True
+    journal: int = 5000
+    scenarios: Path | None = None
+    state: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +51,8 @@ class Settings:
             raise ValueError("--speed must be positive")
         if self.cap < 1:
             raise ValueError("--cap must be at least 1")
+        if not 0 <= self.journal <= 1_000_000:
+            raise ValueError("--journal must be between 0 (off) and 1000000")
         if not 0 < self.port < 65536:
             raise ValueError("--port must be between 1 and 65535")
 
@@ -69,13 +74,13 @@ class Settings:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed", "cap"):
+    if name in ("port", "seed", "cap", "journal"):
         return int(raw)
     if name == "speed":
         return float(raw)
     if name in ("apis", "callback_allow"):
         return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
-    if name in ("fixtures", "specs"):
+    if name in ("fixtures", "specs", "scenarios", "state"):
         return Path(raw) if raw.strip().lower() not in ("", "none", "off") else None
     if name == "fast_path":
         return raw.strip().lower() not in ("0", "false", "no", "off", "")
