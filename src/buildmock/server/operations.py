@@ -54,7 +54,8 @@ class Operation:
         """The first documented 2xx: what the handler answers when all goes well."""
         return next((code for code in self.codes() if 200 <= code < 300), None)
 
-    def _json(self, code: int) -> Mapping[str, Any] | None:
+    def media(self, code: int) -> Mapping[str, Any] | None:
+        """The JSON media object of response ``code`` (schema, example, examples), if any."""
         response = resolve(self.spec, self.node["responses"].get(str(code)))
         content = (response or {}).get("content") or {}
         media = next((m for t, m in content.items() if "json" in t), None)
@@ -64,14 +65,14 @@ class Operation:
         """Named examples -> the status of the response documenting them."""
         found: dict[str, int] = {}
         for status in [code] if code is not None else self.codes():
-            media = self._json(status)
+            media = self.media(status)
             for name in (media or {}).get("examples") or {}:
                 found.setdefault(name, status)
         return found
 
     def example(self, code: int, name: str | None = None) -> Any:
         """The body of response ``code``: the named example, else its example, else from schema."""
-        media = self._json(code)
+        media = self.media(code)
         if media is None:
             if name is not None:
                 raise NoExample(name)
@@ -95,17 +96,16 @@ def from_schema(spec: Mapping[str, Any], schema: Any, depth: int = 0) -> Any:
         return None
     for key in ("example", "default"):
         if key in schema:
-            return schema[key]
+            given = schema[key]
+            if isinstance(given, dict) and schema.get("properties") and depth < _MAX_DEPTH:
+                # An object's example may leave out required fields: fill them from the schema.
+                built = from_schema(spec, {k: v for k, v in schema.items() if k != key}, depth)
+                return {**built, **given} if isinstance(built, dict) else given
+            return given
     if schema.get("enum"):
         return schema["enum"][0]
-    for key in ("allOf",):
-        if schema.get(key):
-            merged: dict[str, Any] = {}
-            for part in schema[key]:
-                value = from_schema(spec, part, depth + 1)
-                if isinstance(value, dict):
-                    merged.update(value)
-            return merged
+    if schema.get("allOf"):
+        return from_schema(spec, _merged(spec, schema), depth)
     for key in ("oneOf", "anyOf"):
         if schema.get(key):
             return from_schema(spec, schema[key][0], depth + 1)
@@ -133,6 +133,21 @@ def from_schema(spec: Mapping[str, Any], schema: Any, depth: int = 0) -> Any:
         text = _FORMATS.get(schema.get("format", ""), "string")
         return text.ljust(int(schema.get("minLength", 0)), "x")
     return None
+
+
+def _merged(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``allOf`` as one schema: properties and required lists joined."""
+    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    properties: dict[str, Any] = dict(merged.get("properties") or {})
+    required: list[str] = list(merged.get("required") or ())
+    for part in schema["allOf"]:
+        part = resolve(spec, part)
+        if part.get("allOf"):
+            part = _merged(spec, part)
+        properties.update(part.get("properties") or {})
+        required.extend(r for r in part.get("required") or () if r not in required)
+        merged.update({k: v for k, v in part.items() if k not in ("properties", "required")})
+    return {**merged, "properties": properties, "required": required}
 
 
 class OperationTable:
@@ -164,10 +179,10 @@ class OperationTable:
                     return found
         return None
 
+    def operations(self, vendor: str) -> list[Operation]:
+        """Every operation of the vendor's spec."""
+        return [op for _, _, methods in self._routes.get(vendor, ()) for op in methods.values()]
+
     def by_id(self, vendor: str, operation_id: str) -> Operation | None:
         """The operation with this operationId, or None."""
-        for _, _, methods in self._routes.get(vendor, ()):
-            for operation in methods.values():
-                if operation.operation_id == operation_id:
-                    return operation
-        return None
+        return next((op for op in self.operations(vendor) if op.operation_id == operation_id), None)
