@@ -13,7 +13,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -38,31 +38,48 @@ _SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-escape-t
 _SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey")
 
 
-@dataclass(slots=True)
 class Entry:
     """One request: set when it arrives, completed when its answer (or fault) is sent."""
 
-    seq: int
-    wall: float
-    clock: float
-    vendor: str
-    method: str
-    path: str
-    query: bytes
-    headers: list[tuple[bytes, bytes]]
-    body: bytes = b""
-    status: int = 0
-    applied: list[str] = field(default_factory=list)
-    delay: float = 0.0
-    duration: float = 0.0
-    started: float = 0.0
+    __slots__ = (
+        "applied",
+        "body",
+        "clock",
+        "delay",
+        "duration",
+        "headers",
+        "method",
+        "path",
+        "query",
+        "seq",
+        "status",
+        "vendor",
+        "wall",
+    )  # fmt: skip
+
+    def __init__(
+        self, seq: int, wall: float, clock: float, vendor: str, scope: Mapping[str, Any]
+    ) -> None:
+        self.seq = seq
+        self.wall = wall
+        self.clock = clock
+        self.vendor = vendor
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query: bytes = scope["query_string"]
+        self.headers: list[tuple[bytes, bytes]] = scope["headers"]
+        self.body = b""
+        self.status = 0
+        self.applied: list[str] = []
+        self.delay = 0.0
+        self.duration = 0.0
 
 
 class Journal(Protocol):
     """Where requests are recorded."""
 
-    def add(self, entry: Entry) -> None:
-        """Keep ``entry`` (the oldest may go)."""
+    def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Entry:
+        """Keep a new entry for the request in ``scope`` (the oldest may go) and return it."""
         ...
 
     def entries(self) -> Iterable[Entry]:
@@ -71,10 +88,6 @@ class Journal(Protocol):
 
     def clear(self) -> int:
         """Forget everything; return how many entries there were."""
-        ...
-
-    def next_seq(self) -> int:
-        """A new sequence number."""
         ...
 
 
@@ -86,9 +99,12 @@ class MemoryJournal:
         self._ring: deque[Entry] = deque(maxlen=size)
         self._seq = itertools.count(1)
 
-    def add(self, entry: Entry) -> None:
-        """Append (the deque drops the oldest past ``size``)."""
+    def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Entry:
+        """Append a new entry (the deque drops the oldest past ``size``); ids keep growing
+        across clears, so ``after=`` stays meaningful."""
+        entry = Entry(next(self._seq), time.time(), clock, vendor, scope)
         self._ring.append(entry)
+        return entry
 
     def entries(self) -> Iterable[Entry]:
         """A snapshot, oldest first."""
@@ -99,26 +115,6 @@ class MemoryJournal:
         count = len(self._ring)
         self._ring.clear()
         return count
-
-    def next_seq(self) -> int:
-        """Sequence numbers keep growing across clears, so ``after=`` stays meaningful."""
-        return next(self._seq)
-
-
-def start(journal: Journal, scope: Mapping[str, Any], vendor: str, clock: float) -> Entry:
-    """A new entry for the request in ``scope`` (not yet added)."""
-    now = time.time()
-    return Entry(
-        seq=journal.next_seq(),
-        wall=now,
-        clock=clock,
-        vendor=vendor,
-        method=scope["method"],
-        path=scope["path"],
-        query=scope["query_string"],
-        headers=scope["headers"],
-        started=time.perf_counter(),
-    )
 
 
 # -- reading ---------------------------------------------------------------------------------
