@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
 from buildmock.core.prefer import Latency, Preferences, PreferError
-from buildmock.server.journal import MAX_BODY, Entry
+from buildmock.server.journal import APPLIED, BODY, DELAY, DURATION, MAX_BODY, STATUS, Row
 from buildmock.server.operations import Operation, OperationTable
 from buildmock.vendors.base import json_response
 
@@ -86,23 +86,23 @@ class Interceptor:
             else:
                 await self._serve(scope, receive, send, send, vendor, None)
             return
-        entry = journal.record(scope, vendor, self.mock.clock.now())
+        row = journal.record(scope, vendor, self.mock.clock.now())
         if scope["method"] in _BODY_METHODS:
-            receive = _recording_receive(entry, receive)
+            receive = _recording_receive(row, receive)
 
         def recording_send(message: Message) -> Awaitable[None]:
             # Not a coroutine itself: one frame less per message on the hot path.
             if message["type"] == "http.response.start":
-                entry.status = message["status"]
+                row[STATUS] = message["status"]
             return send(message)
 
         try:
             if plain:
                 await self.app(scope, receive, recording_send)
             else:
-                await self._serve(scope, receive, recording_send, send, vendor, entry)
+                await self._serve(scope, receive, recording_send, send, vendor, row)
         finally:
-            entry.duration = time.time() - entry.wall
+            row[DURATION] = time.time() - row[1]
 
     async def _serve(
         self,
@@ -111,7 +111,7 @@ class Interceptor:
         send: Send,
         raw_send: Send,
         vendor: str,
-        entry: Entry | None,
+        row: Row | None,
     ) -> None:
         values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"prefer"]
         path: str = scope["path"]
@@ -134,12 +134,12 @@ class Interceptor:
             await self.app(scope, receive, send)
             return
         applied.append(prefs.describe())
-        if entry is not None:
-            entry.applied = applied
+        if row is not None:
+            row[APPLIED] = applied
         if prefs.latency is not None:
             delay = self._delay(prefs.latency)
-            if entry is not None:
-                entry.delay = delay
+            if row is not None:
+                row[DELAY] = delay
             await asyncio.sleep(delay)
         if prefs.fault is not None:
             await self._fault(prefs, scope, receive, send, raw_send)
@@ -267,14 +267,14 @@ def _with_prefer(scope: Scope, values: list[str], outcome: str | None) -> Scope:
     return {**scope, "headers": headers}
 
 
-def _recording_receive(entry: Entry, receive: Receive) -> Receive:
+def _recording_receive(row: Row, receive: Receive) -> Receive:
     """``receive`` that also keeps (the first MAX_BODY bytes of) the request body."""
 
     async def recording_receive() -> Message:
         message = await receive()
         chunk = message.get("body")
-        if chunk and len(entry.body) < MAX_BODY:
-            entry.body += chunk[: MAX_BODY - len(entry.body)]
+        if chunk and len(row[BODY]) < MAX_BODY:
+            row[BODY] += chunk[: MAX_BODY - len(row[BODY])]
         return message
 
     return recording_receive
