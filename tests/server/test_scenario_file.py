@@ -63,3 +63,17 @@ def test_a_bad_file_stops_serve(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code = main(["serve", "--scenarios", str(path), "--port", str(free_port())])
     assert code == 2
     assert f"{path}:3: rules[0].fault" in capsys.readouterr().err
+
+
+def test_rules_are_kept_in_canonical_form_and_export_back(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n  - vendor: vela\n    fault: 503\n    latency: 1.5s\n"
+        "  - vendor: vela\n    rate_limit: {requests: 5, window: 30}\n"
+    )
+    with TestClient(make_app("vela", scenarios=path)) as client:
+        rules = [r["rule"] for r in client.get("/__buildmock/scenarios").json()["rules"]]
+        assert rules[0]["fault"] == "503" and rules[0]["latency"] == "1500ms"
+        assert rules[1]["rate_limit"] == {"requests": 5, "window": "30s"}
+        document = client.get("/__buildmock/snapshot").json()
+        assert client.put("/__buildmock/snapshot", json=document).status_code == 200

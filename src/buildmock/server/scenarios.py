@@ -213,6 +213,14 @@ class Scenarios:
             raise ScenarioError(f"{where}a rule needs an action: {', '.join(_ACTION_KEYS)}")
         if limit is not None and prefs.given:
             raise ScenarioError(f"{where}rate_limit: a rate-limit rule takes no other action")
+        # Kept in canonical form, so an exported rule reads back as the control API's schema says.
+        canonical = {
+            "code": prefs.code, "dynamic": prefs.dynamic, "fault": prefs.fault,
+            "latency": prefs.latency.text() if prefs.latency else None,
+            "retry_after": prefs.retry_after, "example": prefs.example, "outcome": prefs.outcome,
+            "rate_limit": {"requests": limit[0], "window": f"{limit[1]:g}s"} if limit else None,
+        }  # fmt: skip
+        spec.update({k: v for k, v in canonical.items() if k in spec})
         self._ids += 1
         rule_id = _text(spec, "id", where) or f"rule-{self._ids}"
         return Rule(
@@ -269,8 +277,10 @@ def _rate_limit(value: Any, where: str) -> tuple[int, float] | None:
     requests = _count(value, "requests", f"{where}rate_limit.", MAX_TIMES)
     if requests is None:
         raise ScenarioError(f"{where}rate_limit.requests: required")
+    raw = value.get("window", "60s")
     try:
-        window = prefer.parse_duration(str(value.get("window", "60s")))
+        # A bare number is seconds here; "500ms" and "2s" work as everywhere else.
+        window = float(raw) if isinstance(raw, int | float) else prefer.parse_duration(str(raw))
     except PreferError as exc:
         raise ScenarioError(f"{where}rate_limit.window: {exc}") from None
     if not 0 < window <= MAX_WINDOW:
