@@ -278,17 +278,20 @@ def _env() -> dict[str, str]:
     return {"PYTHONPATH": str(SRC)} if SRC else {}
 
 
-def buildmock_server(*apis: str, fast_path: bool = True) -> Server:
+def buildmock_server(*apis: str, fast_path: bool = True, journal: bool = True) -> Server:
     """buildmock as ``buildmock serve`` runs it (default settings, real clock); with
-    ``fast_path=False`` every request goes through Connexion's full stack (``--no-fast-path``)."""
+    ``fast_path=False`` every request goes through Connexion's full stack (``--no-fast-path``),
+    with ``journal=False`` no request is journaled (``--journal 0``)."""
 
     def argv(port: int) -> list[str]:
         cmd = [sys.executable, "-m", "buildmock", "serve", "--port", str(port)]
         for api in apis:
             cmd += ["--api", api]
-        return [*cmd, "--log-level", "error", *([] if fast_path else ["--no-fast-path"])]
+        cmd += [] if fast_path else ["--no-fast-path"]
+        return [*cmd, "--log-level", "error", *([] if journal else ["--journal", "0"])]
 
     name = "buildmock" if fast_path else "buildmock-connexion"
+    name += "" if journal else "-nojournal"
     return Server(name, argv, "/stainless", env=_env())
 
 
@@ -501,6 +504,8 @@ def throughput(args: argparse.Namespace, wrk_bin: str) -> list[Result]:
     servers = [buildmock_server("stainless")]
     if args.connexion:
         servers.append(buildmock_server("stainless", fast_path=False))
+    if args.no_journal:
+        servers.append(buildmock_server("stainless", journal=False))
     if not args.skip_prism:
         servers += [prism_server(dynamic=False), prism_server(dynamic=True)]
     results: list[Result] = []
@@ -737,6 +742,11 @@ def main(argv: list[str] | None = None) -> int:
         "--connexion",
         action="store_true",
         help="also run buildmock with --no-fast-path (every request through Connexion's stack)",
+    )
+    p.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="also run buildmock with --journal 0 (what recording every request costs)",
     )
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--skip-memory", action="store_true")

@@ -44,3 +44,12 @@ def test_environment_then_overrides() -> None:
 def test_bad_values_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_journal_scenarios_and_state_options() -> None:
+    assert (Settings().journal, Settings().scenarios, Settings().state) == (5000, None, None)
+    env = {"BUILDMOCK_JOURNAL": "0", "BUILDMOCK_SCENARIOS": "r.yaml", "BUILDMOCK_STATE": "s.json"}
+    s = Settings.from_env(env)
+    assert (s.journal, s.scenarios, s.state) == (0, Path("r.yaml"), Path("s.json"))
+    with pytest.raises(ValueError, match="--journal"):
+        Settings(journal=-1)

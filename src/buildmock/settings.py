@@ -41,6 +41,9 @@ class Settings:
     fast_path: bool = True
     #: How Cocktail answers errors: "http" (a 4xx/5xx status) or "vendor" (HTTP 200, as its server does).
     cocktail_errors: str = "http"
+    journal: int = 5000
+    scenarios: Path | None = None
+    state: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,6 +57,8 @@ class Settings:
             raise ValueError(
                 f"--cocktail-errors must be 'http' or 'vendor', not {self.cocktail_errors!r}"
             )
+        if not 0 <= self.journal <= 1_000_000:
+            raise ValueError("--journal must be between 0 (off) and 1000000")
         if not 0 < self.port < 65536:
             raise ValueError("--port must be between 1 and 65535")
 
@@ -75,13 +80,13 @@ class Settings:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed", "cap"):
+    if name in ("port", "seed", "cap", "journal"):
         return int(raw)
     if name == "speed":
         return float(raw)
     if name in ("apis", "callback_allow"):
         return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
-    if name in ("fixtures", "specs"):
+    if name in ("fixtures", "specs", "scenarios", "state"):
         return Path(raw) if raw.strip().lower() not in ("", "none", "off") else None
     if name == "fast_path":
         return raw.strip().lower() not in ("0", "false", "no", "off", "")

@@ -76,6 +76,25 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="http: Cocktail errors carry a 4xx status (default); vendor: HTTP 200 with the ResultVO "
         "status 'error', as Cocktail's own server answers",
     )
+    p.add_argument(
+        "--journal",
+        type=int,
+        metavar="N",
+        help="requests kept in the request journal, oldest dropped first (default 5000; 0 = off)",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="FILE",
+        help="YAML file of scenario rules (latency, faults, pinned answers, rate limits), "
+        "validated at start and loaded again on reset",
+    )
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="state document (from GET /__buildmock/snapshot) loaded at start and on reset",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -95,6 +114,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "log_level": args.log_level,
         "fast_path": False if args.no_fast_path else None,
         "cocktail_errors": args.cocktail_errors,
+        "journal": args.journal,
+        "scenarios": args.scenarios,
+        "state": args.state,
     }
     settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
-from buildmock.server import errors, fastpath
+from buildmock.server import errors, fastpath, intercept
 from buildmock.server.fastpath import FastPath
 from buildmock.server.middleware import (
     VALIDATOR_MAP,
@@ -128,6 +128,10 @@ class BuildMockApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)
 
+    def wrap(self, layer: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put an ASGI layer in front of both request paths (the last one wrapped runs first)."""
+        self._entry = layer(self._entry)
+
     @property
     def settings(self) -> Settings:
         """The settings the app was made with."""
@@ -186,4 +190,6 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
             if api.base_path.strip("/") in mock.runtimes
         ]
         fast = fastpath.build(app, apis, checks, render)
-    return BuildMockApp(mock, app, fast)
+    served = BuildMockApp(mock, app, fast)
+    served.wrap(lambda inner: intercept.install(inner, mock, render))
+    return served

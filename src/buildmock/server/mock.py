@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from buildmock.core.clock import Clock, make_clock
-from buildmock.server import fixtures
+from buildmock.server import fixtures, scenarios, snapshot
+from buildmock.server.journal import Journal, MemoryJournal
+from buildmock.server.operations import OperationTable
 from buildmock.settings import Settings
 from buildmock.store import open_store
 from buildmock.synth import Synth
@@ -49,8 +52,24 @@ class BuildMock:
             )
             for name in names
         }
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        #: Routes of the specs, the request journal (None with ``--journal 0``), scenario rules.
+        self.operations = OperationTable(self.specs)
+        self.journal: Journal | None = MemoryJournal(settings.journal) if settings.journal else None
+        self.scenarios = scenarios.Scenarios(settings.seed, self.operations, list(self.runtimes))
+        self.on_reset: list[Callable[[], None]] = []
         self.reset()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the state is replaced (reset, state import)."""
+        return self._lock
+
+    def use_clock(self, clock: Clock) -> None:
+        """Make ``clock`` the time of every vendor."""
+        self.clock = clock
+        for runtime in self.runtimes.values():
+            runtime.clock = clock
 
     def reset(self) -> None:
         """Forget everything, re-seed, restart the clock and load the fixtures again."""
@@ -64,6 +83,15 @@ class BuildMock:
                 if runtime.vendor.on_start is not None:
                     runtime.vendor.on_start(runtime)
                 self._load_fixtures(name, runtime)
+            self.scenarios.clear()
+            if self.settings.scenarios is not None:
+                scenarios.load_file(self.settings.scenarios, self.scenarios)
+            if self.journal is not None:
+                self.journal.clear()
+            if self.settings.state is not None:
+                snapshot.load_file(self, self.settings.state)
+            for hook in self.on_reset:
+                hook()
 
     def _load_fixtures(self, name: str, runtime: Runtime) -> None:
         directory = self.settings.fixtures

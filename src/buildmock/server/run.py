@@ -28,7 +28,9 @@ def banner(settings: Settings, apis: list[str], started: float) -> str:
     for name in apis:
         root = f"{base}/{name}"
         lines.append(f"  {name:<10} {root:<{width}}   ui {root}/ui/   spec {root}/openapi.json")
-    lines.append(f"  {'control':<10} {base}/__buildmock/  (health, state, reset, clock/advance)")
+    lines.append(
+        f"  {'control':<10} {base}/__buildmock/  (health, state, reset, clock, requests, scenarios, snapshot)"
+    )
     return "\n".join(lines)
 
 

@@ -51,6 +51,14 @@ class Store(Protocol):
         """How many records each kind holds."""
         ...
 
+    def dump(self) -> dict[str, Any]:
+        """Every record and counter as JSON-able data (``GET /__buildmock/snapshot``)."""
+        ...
+
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Replace everything with what :meth:`dump` gave."""
+        ...
+
     def clear(self) -> None:
         """Forget every record and counter."""
         ...

@@ -147,6 +147,28 @@ class MemoryStore:
         with self._lock:
             return dict(self._evicted)
 
+    def dump(self) -> dict[str, Any]:
+        """Every record (in sequence order) and counter, as JSON-able data (state export)."""
+        with self._lock:
+            return {
+                "records": {
+                    kind: [[key, seq, record] for key, (seq, record) in table.items()]
+                    for kind, table in self._kinds.items()
+                },
+                "counters": dict(self._counters),
+            }
+
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Replace everything with what :meth:`dump` gave (the cap still applies)."""
+        with self._lock:
+            self.clear()
+            for kind, rows in data.get("records", {}).items():
+                table = self._table(kind)
+                for key, seq, record in sorted(rows, key=lambda row: row[1])[-self.cap :]:
+                    table[key] = (seq, record)
+                    self._recency[kind][key] = None
+            self._counters.update(data.get("counters", {}))
+
     def clear(self) -> None:
         """Drop everything."""
         with self._lock:

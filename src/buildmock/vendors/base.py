@@ -13,6 +13,7 @@ from connexion import context as connexion_context
 from starlette.datastructures import Headers as StarletteHeaders
 from starlette.responses import Response
 
+from buildmock.core import prefer
 from buildmock.core.errors import ApiError
 
 if TYPE_CHECKING:
@@ -177,10 +178,8 @@ def preferred_outcome(headers: Headers, allowed: tuple[str, ...]) -> str | None:
 
     An unknown outcome is a 400, so a typo in a test does not silently fall back to chance.
     """
-    for part in headers.get("prefer", "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key.strip().lower() == "outcome":
-            wanted = value.strip().strip('"')
+    for name, wanted, _ in prefer.tokens([headers.get("prefer", "")]):
+        if name == "outcome":
             if wanted not in allowed:
                 raise ApiError(400, f"Prefer: outcome={wanted} is not one of {', '.join(allowed)}")
             return wanted

@@ -121,6 +121,10 @@ def delete(rt: Runtime, family: Family, where: tuple[str, ...], name: str) -> Re
     return json_response(shown)
 
 
+#: ``Prefer: outcome=`` names: Escape's own and the generic ones every vendor accepts.
+OUTCOME_NAMES = {"ok": "ok", "failed": "failed", "success": "ok", "failure": "failed"}
+
+
 def start(rt: Runtime, family: Family, record: dict[str, Any]) -> Response:
     """Start a new execution (trigger or retry): 400 when disabled or while one is unfinished."""
     now = rt.now()
@@ -128,7 +132,8 @@ def start(rt: Runtime, family: Family, record: dict[str, Any]) -> Response:
         raise ApiError(400, family.disabled())
     if model.is_unfinished(latest(rt, family, record), now):
         raise ApiError(400, family.still_running())
-    outcome = preferred_outcome(request_headers(), model.OUTCOMES) or model.DEFAULT_OUTCOME
+    forced = preferred_outcome(request_headers(), tuple(OUTCOME_NAMES))
+    outcome = OUTCOME_NAMES[forced] if forced else model.DEFAULT_OUTCOME
     run_nr = rt.store.next_value(f"run_nr:{record['key']}") if family is PIPELINE else None
     execution = model.plan_execution(
         rt.synth, family, record, execution_id=rt.store.next_value(family.execution_kind),

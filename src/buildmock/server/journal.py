@@ -1,0 +1,235 @@
+"""The request journal: what every vendor request asked and got, in a bounded ring.
+
+Recording keeps references to what the server already holds (the scope's header list, the body
+bytes) and formats nothing; redaction, decoding and matching happen only when a record is read
+through the control API. :class:`Journal` is the interface; :class:`MemoryJournal` the
+in-process ring (another backend only has to keep ``add``/``entries``/``clear``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from urllib.parse import parse_qsl
+
+import orjson
+
+from buildmock.synth.factory import iso
+
+if TYPE_CHECKING:
+    from buildmock.server.operations import OperationTable
+
+#: Requests the journal keeps by default (``--journal``); the oldest go first.
+DEFAULT_SIZE = 5000
+#: Bytes of a request body kept per record (longer bodies are cut and marked so).
+MAX_BODY = 8192
+#: Records a list returns by default, and at most.
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+#: Closest mismatches a failed verify reports.
+CLOSEST = 3
+
+REDACTED = "[REDACTED]"
+_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-escape-token"}
+_SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey")
+
+
+#: A request as recorded while it is served: a plain list (the cheapest thing to build on the
+#: hot path), set when it arrives and completed when its answer (or fault) is sent. These are
+#: the indexes the server writes; readers get an :class:`Entry`.
+Row = list[Any]
+BODY, STATUS, APPLIED, DELAY, DURATION = 8, 9, 10, 11, 12
+
+
+class Entry(NamedTuple):
+    """A recorded request, as the control API reads it."""
+
+    seq: int
+    wall: float
+    clock: float
+    vendor: str
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    status: int
+    applied: list[str]
+    delay: float
+    duration: float
+
+
+class Journal(Protocol):
+    """Where requests are recorded."""
+
+    def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Row:
+        """Keep a new row for the request in ``scope`` (the oldest may go) and return it."""
+        ...
+
+    def entries(self) -> Iterable[Entry]:
+        """Every kept entry, oldest first."""
+        ...
+
+    def clear(self) -> int:
+        """Forget everything; return how many entries there were."""
+        ...
+
+
+class MemoryJournal:
+    """The default journal: a ``deque`` of at most ``size`` entries."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
+        self._ring: deque[Row] = deque(maxlen=size)
+        self._seq = itertools.count(1)
+
+    def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Row:
+        """Append a new row (the deque drops the oldest past ``size``); ids keep growing
+        across clears, so ``after=`` stays meaningful."""
+        row = [next(self._seq), time.time(), clock, vendor, scope["method"], scope["path"],
+               scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0]  # fmt: skip
+        self._ring.append(row)
+        return row
+
+    def entries(self) -> Iterable[Entry]:
+        """A snapshot, oldest first."""
+        return [Entry(*row) for row in list(self._ring)]
+
+    def clear(self) -> int:
+        """Empty the ring."""
+        count = len(self._ring)
+        self._ring.clear()
+        return count
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def redact(name: str, value: str) -> str:
+    """A header value fit to show: credentials replaced (an auth scheme name is kept)."""
+    lowered = name.lower()
+    if lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS):
+        scheme, sep, _ = value.partition(" ")
+        return f"{scheme} {REDACTED}" if sep and lowered.endswith("authorization") else REDACTED
+    return value
+
+
+def _body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw[:MAX_BODY].decode("utf-8", "replace")
+
+
+def render(entry: Entry, operations: OperationTable) -> dict[str, Any]:
+    """The JSON form of an entry (what the control API shows)."""
+    below = entry.path[len(entry.vendor) + 1 :]
+    operation = operations.find(entry.vendor, entry.method, below)
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in entry.headers:
+        name = raw_name.decode("latin-1")
+        value = redact(name, raw_value.decode("latin-1"))
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return {
+        "id": entry.seq,
+        "time": iso(entry.wall),
+        "clock": iso(entry.clock),
+        "vendor": entry.vendor,
+        "method": entry.method,
+        "path": entry.path,
+        "query": dict(parse_qsl(entry.query.decode("latin-1"), keep_blank_values=True)),
+        "headers": headers,
+        "body": _body(entry.body),
+        "body_truncated": len(entry.body) >= MAX_BODY,
+        "status": entry.status,
+        "operation": operation.operation_id if operation else None,
+        "applied": list(entry.applied),
+        "latency_ms": round(entry.delay * 1000, 3),
+        "duration_ms": round(entry.duration * 1000, 3),
+    }
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Criteria a recorded request is matched against; None matches anything."""
+
+    vendor: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    since: float | None = None
+    after: int | None = None
+    body: Any = None
+
+    def misses(self, entry: Entry) -> list[str]:
+        """What about ``entry`` does not match (empty when it matches)."""
+        found = []
+        if self.vendor is not None and entry.vendor != self.vendor:
+            found.append(f"vendor is {entry.vendor}, not {self.vendor}")
+        if self.method is not None and entry.method != self.method.upper():
+            found.append(f"method is {entry.method}, not {self.method.upper()}")
+        if self.path is not None and not path_matches(self.path, entry.path):
+            found.append(f"path {entry.path} does not match {self.path}")
+        if self.status is not None and entry.status != self.status:
+            found.append(f"status is {entry.status}, not {self.status}")
+        if self.since is not None and entry.wall < self.since:
+            found.append("recorded before since")
+        if self.after is not None and entry.seq <= self.after:
+            found.append(f"id {entry.seq} is not after {self.after}")
+        if self.body is not None and not contains(_body(entry.body), self.body):
+            found.append("body does not contain the expected fields")
+        return found
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """A glob (``*`` any run of characters, ``?`` one) against the whole path."""
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is part of ``actual``: objects by subset of keys, anything else by equality."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and contains(actual[key], value) for key, value in expected.items()
+        )
+    return bool(actual == expected)
+
+
+def select(journal: Journal, where: Filter) -> Iterator[Entry]:
+    """The entries matching ``where``, oldest first."""
+    return (entry for entry in journal.entries() if not where.misses(entry))
+
+
+def unmatched(journal: Journal, operations: OperationTable) -> Iterator[Entry]:
+    """Entries no operation of the vendor's spec serves (the route or method is not there)."""
+    for entry in journal.entries():
+        below = entry.path[len(entry.vendor) + 1 :]
+        if operations.find(entry.vendor, entry.method, below) is None:
+            yield entry
+
+
+def verify(
+    journal: Journal, where: Filter, count: int | None, operations: OperationTable
+) -> dict[str, Any]:
+    """Did exactly ``count`` (or, without a count, at least one) recorded requests match?"""
+    entries = list(journal.entries())
+    matching = [entry for entry in entries if not where.misses(entry)]
+    matched = len(matching) == count if count is not None else bool(matching)
+    result: dict[str, Any] = {"matched": matched, "count": len(matching), "expected": count}
+    if not matched:
+        scored = sorted(
+            ((len(where.misses(entry)), -entry.seq, entry) for entry in entries if entry),
+            key=lambda item: item[:2],
+        )
+        result["closest"] = [
+            {"request": render(entry, operations), "differences": where.misses(entry)}
+            for _, _, entry in scored[:CLOSEST]
+            if where.misses(entry)
+        ]
+    return result

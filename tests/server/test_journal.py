@@ -1,0 +1,115 @@
+"""The request journal through the control API: list, count, verify, unmatched, clear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from buildmock.server.journal import redact
+from tests.cases import CASES, VendorCase
+from tests.conftest import make_app
+
+STAINLESS = CASES["stainless"]
+BODY = {"project": "acme-api", "revision": "main"}
+
+
+@pytest.fixture(params=[True, False], ids=["fast-path", "no-fast-path"])
+def client(request: pytest.FixtureRequest) -> Any:
+    with TestClient(make_app(fast_path=request.param)) as c:
+        yield c
+
+
+def journal(client: TestClient, **params: Any) -> dict[str, Any]:
+    response = client.get("/__buildmock/requests", params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_every_vendor_request_is_recorded_with_credentials_redacted(
+    client: TestClient, case: VendorCase
+) -> None:
+    case.create(client, case.headers, None)
+    found = journal(client, vendor=case.name)["requests"]
+    assert found and all(r["vendor"] == case.name for r in found)
+    first = found[0]
+    assert first["operation"] and first["status"] in (200, 201)
+    for name, value in case.headers.items():
+        shown = first["headers"][name.lower()]
+        assert shown == redact(name, value)
+    assert "test-token" not in str(found)
+
+
+def test_filters_count_and_clear(client: TestClient) -> None:
+    h = STAINLESS.headers
+    client.post("/stainless/v0/builds", json=BODY, headers=h)
+    client.get("/stainless/v0/builds/bui_nope", headers=h)
+    client.get("/stainless/v0/builds", params={"project": "acme-api"}, headers=h)
+    client.get("/__buildmock/state")  # the control API is not journaled
+    assert journal(client)["total"] == 3
+    assert journal(client, method="GET")["total"] == 2
+    assert journal(client, status=404)["requests"][0]["path"] == "/stainless/v0/builds/bui_nope"
+    assert journal(client, path="/stainless/v0/builds/*")["total"] == 1
+    assert journal(client, limit=1)["requests"][0]["query"] == {"project": "acme-api"}
+    first_id = journal(client)["requests"][0]["id"]
+    assert journal(client, after=first_id)["total"] == 2
+    assert journal(client, since="2100-01-01T00:00:00Z")["total"] == 0
+    assert client.get("/__buildmock/requests/count", params={"method": "POST"}).json() == {
+        "count": 1
+    }
+    assert client.delete("/__buildmock/requests").json() == {"cleared": 3}
+    assert journal(client)["total"] == 0
+
+
+def test_verify_matched_and_closest_mismatches(client: TestClient) -> None:
+    client.post("/stainless/v0/builds", json=BODY, headers=STAINLESS.headers)
+    client.get("/stainless/v0/builds/bui_nope", headers=STAINLESS.headers)
+    verify = "/__buildmock/requests/verify"
+    ok = client.post(
+        verify, json={"method": "POST", "path": "/stainless/v0/builds", "body": BODY, "count": 1}
+    ).json()
+    assert ok == {"matched": True, "count": 1, "expected": 1}
+    wrong = client.post(
+        verify, json={"method": "POST", "path": "/stainless/v0/builds", "body": {"revision": "dev"}}
+    ).json()
+    assert wrong["matched"] is False and wrong["count"] == 0
+    closest = wrong["closest"][0]
+    assert closest["request"]["method"] == "POST"
+    assert closest["differences"] == ["body does not contain the expected fields"]
+
+
+def test_unmatched_lists_routes_the_spec_lacks(client: TestClient) -> None:
+    client.get("/stainless/v0/nothing-here", headers=STAINLESS.headers)
+    client.delete("/stainless/v0/builds", headers=STAINLESS.headers)
+    client.get("/stainless/v0/builds/bui_nope", headers=STAINLESS.headers)
+    found = client.get("/__buildmock/requests/unmatched").json()
+    assert [(r["method"], r["status"]) for r in found["requests"]] == [
+        ("GET", 404),
+        ("DELETE", 405),
+    ]
+    assert all(r["operation"] is None for r in found["requests"])
+
+
+def test_the_ring_is_bounded_and_can_be_off() -> None:
+    with TestClient(make_app("stainless", journal=3)) as client:
+        for n in range(5):
+            client.get(f"/stainless/v0/builds/bui_{n}", headers=STAINLESS.headers)
+        kept = [r["path"][-1] for r in journal(client)["requests"]]
+        assert kept == ["2", "3", "4"]
+    with TestClient(make_app("stainless", journal=0)) as client:
+        assert client.get("/__buildmock/requests").status_code == 409
+        assert (
+            client.get("/stainless/v0/builds/bui_x", headers=STAINLESS.headers).status_code == 404
+        )
+
+
+def test_long_bodies_are_cut() -> None:
+    with TestClient(make_app("stainless")) as client:
+        client.post(
+            "/stainless/v0/builds",
+            content=b'{"project": "' + b"x" * 20000 + b'"}',
+            headers={**STAINLESS.headers, "Content-Type": "application/json"},
+        )
+        recorded = journal(client)["requests"][0]
+        assert recorded["body_truncated"] is True and len(recorded["body"]) == 8192
