@@ -5,7 +5,7 @@ const CONTROL = "/__buildmock";
 const PAGE_SIZE = 20;
 const POLL_MS = 1000;
 
-const state = { apis: [], vendor: null, kind: null, offset: 0, selected: null, journal: false };
+const state = { apis: [], vendor: null, kind: null, offset: 0, selected: null, journal: false, scenarios: false };
 
 const $ = (id) => document.getElementById(id);
 
@@ -155,28 +155,63 @@ async function refreshJournal() {
     status: $("journal-status").value,
     limit: 50,
   };
-  const page = await api(`/journal?${query(filters)}`);
+  const page = await api(`/requests?${query(filters)}`);
   const body = $("journal-table").tBodies[0];
   body.replaceChildren();
-  for (const entry of page.entries || page.items || []) {
+  for (const entry of [...page.requests].reverse()) {
     const row = body.insertRow();
-    row.insertCell().textContent = entry.time || entry.iso || "";
+    row.insertCell().textContent = entry.clock;
     const request = row.insertCell();
     const details = document.createElement("details");
     const summary = document.createElement("summary");
-    summary.textContent = `${entry.method} ${entry.path}${entry.query ? "?" + entry.query : ""}`;
+    const search = new URLSearchParams(entry.query).toString();
+    summary.textContent = `${entry.method} ${entry.path}${search ? "?" + search : ""}`;
     const pre = document.createElement("pre");
     pre.textContent = JSON.stringify(entry, null, 2);
     details.append(summary, pre);
     request.append(details);
-    row.insertCell().textContent = entry.status;
-    row.insertCell().textContent = entry.applied || entry.scenario || entry.fault || "";
+    row.insertCell().textContent = entry.status || "broken";
+    row.insertCell().textContent = entry.applied.join(", ");
+  }
+}
+
+function describeRule(rule) {
+  const parts = [];
+  if (rule.fault) parts.push(`fault ${rule.fault}`);
+  if (rule.latency) parts.push(`latency ${rule.latency}`);
+  if (rule.code) parts.push(`code ${rule.code}`);
+  if (rule.outcome) parts.push(`outcome ${rule.outcome}`);
+  if (rule.rate_limit) parts.push(`rate limit ${rule.rate_limit.requests}/${rule.rate_limit.window || "60s"}`);
+  const where = [rule.vendor || "every vendor", rule.method, rule.path, rule.operation].filter(Boolean).join(" ");
+  return `${parts.join(", ") || "nothing"} on ${where}`;
+}
+
+async function refreshScenarios() {
+  if (!state.scenarios) return;
+  const listed = await api("/scenarios");
+  const body = $("scenario-table").tBodies[0];
+  body.replaceChildren();
+  for (const item of listed.rules) {
+    const row = body.insertRow();
+    row.insertCell().textContent = item.id;
+    row.insertCell().textContent = describeRule(item.rule);
+    const left = item.remaining === undefined ? "" : `, ${item.remaining} left`;
+    row.insertCell().textContent = `${item.applied}${left}`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `remove rule ${item.id}`);
+    remove.addEventListener("click", async () => {
+      try { await api(`/scenarios/${encodeURIComponent(item.id)}`, { method: "DELETE" }); await refreshScenarios(); }
+      catch (error) { say(`could not remove: ${error.message}`); }
+    });
+    row.insertCell().append(remove);
   }
 }
 
 async function refresh() {
   try {
-    await Promise.all([refreshClock(), refreshRecords(), refreshDetail(), refreshJournal()]);
+    await Promise.all([refreshClock(), refreshRecords(), refreshDetail(), refreshJournal(), refreshScenarios()]);
   } catch (error) {
     say(`could not refresh: ${error.message}`);
   }
@@ -216,8 +251,30 @@ async function start() {
     } catch (error) { say(`pin refused: ${error.message}`); }
   });
   $("journal-filter").addEventListener("submit", (event) => { event.preventDefault(); refreshJournal(); });
+  $("scenario-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const rule = { vendor: state.vendor };
+    if ($("scenario-fault").value) rule.fault = $("scenario-fault").value;
+    if ($("scenario-latency").value) rule.latency = $("scenario-latency").value.trim();
+    if ($("scenario-times").value) rule.times = Number($("scenario-times").value);
+    if (!rule.fault && !rule.latency) { say("choose a fault or a latency"); return; }
+    try {
+      const made = await api("/scenarios", { method: "POST", body: rule });
+      say(`rule ${made.id} pinned on ${state.vendor}`);
+      await refreshScenarios();
+    } catch (error) { say(`rule refused: ${error.message}`); }
+  });
   await loadApis();
   setInterval(refresh, POLL_MS);
+}
+
+async function available(path) {
+  try {
+    await api(path);
+    return true;
+  } catch (error) {
+    return false;
+  }
 }
 
 async function loadApis() {
@@ -227,13 +284,10 @@ async function loadApis() {
     say(`the control API refused: ${error.message}`);
     return;
   }
-  try {
-    await api("/journal?limit=1");
-    state.journal = true;
-  } catch (error) {
-    state.journal = false;
-  }
+  state.journal = await available("/requests?limit=1");
+  state.scenarios = await available("/scenarios");
   $("journal").hidden = !state.journal;
+  $("scenarios").hidden = !state.scenarios;
   const keep = state.apis.some((a) => a.name === state.vendor) ? state.vendor : state.apis[0]?.name;
   if (keep) selectVendor(keep);
 }
