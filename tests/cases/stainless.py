@@ -21,9 +21,10 @@ def _status(build: dict[str, Any]) -> str:
     if any(t["status"] != "completed" for t in targets):
         return "running"
     conclusions = {
-        step["completed"]["conclusion"]
+        t[step]["conclusion"]
         for t in targets
-        for step in (t["commit"], t["lint"], t["build"], t["test"])
+        for step in ("commit", "lint", "build", "test")
+        if step in t
     }
     return "success" if conclusions == {"success"} else "failure"
 

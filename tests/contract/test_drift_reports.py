@@ -30,12 +30,12 @@ def _each_build(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 #: kind -> (mutation of GET /v0/builds 200 responses, expected JSON path or None, needs --strict)
 VARIANTS: dict[str, tuple[Mutation, str | None, bool]] = {
-    "type_changed": (on_json_200(_set("has_more", "no")), "$.has_more", False),
-    "required_missing": (on_json_200(lambda body: body.pop("has_more")), "$.has_more", False),
+    "type_changed": (on_json_200(_set("data", "no")), "$.data", False),
+    "required_missing": (on_json_200(lambda body: body.pop("data")), "$.data", False),
     "enum_mismatch": (on_json_200(_each_build("object", "bundle")), "$.data[0].object", False),
     "undocumented_status": (on_200(status_to=418), None, False),
     "undocumented_content_type": (on_200(ctype_to="text/html"), None, False),
-    "null_not_nullable": (on_json_200(_set("has_more", None)), "$.has_more", False),
+    "null_not_nullable": (on_json_200(_set("data", None)), "$.data", False),
     "undocumented_field": (
         on_json_200(_each_build("surprise", {"added": True})),
         "$.data[0].surprise",

@@ -1,8 +1,9 @@
 """Drives Nuon's generated Python client (PyPI ``nuon``) against buildmock, unchanged.
 
 Runs in its own virtualenv (the client pins old urllib3). Usage: python nuon_client.py BASE_URL [BUILD_ID];
-prints one JSON object with what it saw. Every response is parsed into the client's pydantic models,
-whose Strict* fields reject any value of the wrong JSON type.
+prints one JSON object with what it saw. Every response is parsed into the client's pydantic models, whose
+Strict* fields reject any value of the wrong JSON type. ``python nuon_client.py BASE_URL --fixtures`` instead
+parses each build of the bundled fixtures' first component and reports whether the client's models took it.
 """
 
 import json
@@ -21,6 +22,20 @@ config.api_key["OrgID"] = ORG
 api = nuon.ComponentsApi(nuon.ApiClient(config))
 
 out = {}
+if sys.argv[2:] == ["--fixtures"]:  # where the newest schema and this older client disagree
+    config.api_key["OrgID"] = "orgdf0nnt8u8ob9jefcazcou5q"
+    raw = nuon.ComponentsApi(nuon.ApiClient(config)).get_component_builds_without_preload_content(
+        component_id="cmpwi146p6io410dd3uopq4chl", limit=100
+    )
+    for item in json.loads(raw.data):
+        try:
+            nuon.AppComponentBuild.from_dict(item)
+            problem = None
+        except ValueError as exc:  # pydantic's ValidationError
+            problem = str(exc).splitlines()[1]
+        out[item["id"]] = {"deploys": len(item["install_deploys"]), "problem": problem}
+    print(json.dumps(out))
+    sys.exit(0)
 if len(sys.argv) > 2:  # read back an existing build only
     build = api.get_build(sys.argv[2])
     out["status"] = build.status

@@ -51,6 +51,11 @@ def test_vendor_sdk_round_trip() -> None:
     assert seen["listed"][-1] == seen["created"]["id"]
     assert seen["compared"] == ["build", "build"]
     assert all(level in ("fatal", "error", "warning", "note") for level in seen["diagnostics"])
+    done = seen["done"]  # read in the SDK's current shape: conclusions at the steps' top level
+    assert done["commit"] == done["lint"] == "success" and len(done["sha"]) == 40
+    assert done["url"].startswith("https://github.com/")
+    assert seen["output"] == {"output": "url", "target": "python"}
+    assert seen["ai"] == ["sql"]
     assert seen["notFound"]["name"] == "NotFoundError" and seen["notFound"]["status"] == 404
     assert "error" in seen["notFound"]["body"]
     assert seen["unauthorized"]["status"] == 401

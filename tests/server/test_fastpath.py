@@ -173,6 +173,14 @@ CREATE = {"project": "acme-api", "revision": "main"}
         ),
         ("POST", "/stainless/v0/builds", {"json": CREATE}, 401, "connexion"),
         ("GET", "/stainless/v0/builds?project=acme-api&limit=5", {"headers": AUTH}, 200, "fast"),
+        ("GET", "/stainless/v0/builds?project=acme-api&limit=2.5", {"headers": AUTH}, 200, "fast"),
+        (
+            "GET",
+            "/stainless/v0/builds?project=acme-api&limit=1e1",
+            {"headers": AUTH},
+            200,
+            "connexion",
+        ),
         (
             "GET",
             "/stainless/v0/builds?project=acme-api&limit=five",

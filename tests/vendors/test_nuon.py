@@ -167,7 +167,9 @@ def test_lifecycle_statuses_descriptions_and_runner_job_in_step(client: TestClie
     execution = job["executions"][0]
     assert execution["status"] == "finished" and execution["result"]["success"] is True
     assert job["started_at"] <= job["finished_at"] and job["execution_time"] > 0
-    assert bytes(job["outputs_json"]).decode() == execution["outputs"]["outputs_json"]
+    assert (
+        job["outputs_json"] == execution["outputs"]["outputs_json"]
+    )  # a string, as in Nuon's schema
     assert now["updated_at"] == job["finished_at"]
 
 
@@ -185,7 +187,7 @@ def test_forced_error(client: TestClient) -> None:
         assert final["runner_job"]["executions"][0]["result"]["success"] is False
 
 
-def test_cancel_running_build_then_refused_when_finished(client: TestClient) -> None:
+def test_cancel_running_build_and_finished_ones_stay_as_they_are(client: TestClient) -> None:
     build = create(client, prefer="active").json()
     advance(client, 5)
     path = f"/nuon/v1/apps/{APP}/components/{COMPONENT}/builds/{build['id']}/cancel"
@@ -199,15 +201,14 @@ def test_cancel_running_build_then_refused_when_finished(client: TestClient) -> 
     advance(client, 600)
     assert get(client, build)["status"] == "cancelled"
     again = client.post(path, headers=HEADERS)
-    assert again.status_code == 409 and CASE.is_error(again.json())
+    assert again.status_code == 202 and again.json() == get(client, build)
     done = create(client, prefer="active").json()
     advance(client, 600)
     refused = client.post(
         f"/nuon/v1/apps/{APP}/components/{COMPONENT}/builds/{done['id']}/cancel", headers=HEADERS
     )
-    assert refused.status_code == 409
-    assert refused.json() == {"error": "build is not cancellable", "user_error": True,
-                              "description": "the build has already finished (active)"}  # fmt: skip
+    assert refused.status_code == 202  # Nuon's cancel lists no 409: a finished build stays as it is
+    assert refused.json()["status"] == "active" and get(client, done)["status"] == "active"
 
 
 # -- latest, app-scoped twins, paging -------------------------------------------------------------
@@ -277,7 +278,24 @@ def test_paging_headers(client: TestClient) -> None:
         client.get(f"/nuon/v1/builds?component_id={COMPONENT}&limit=0", headers=HEADERS).status_code
         == 400
     )
-    assert client.get("/nuon/v1/builds", headers=HEADERS).status_code == 400
+    huge = client.get(f"/nuon/v1/builds?component_id={COMPONENT}&offset={10**19}", headers=HEADERS)
+    assert (huge.status_code, huge.json()) == (200, [])
+    neither = client.get("/nuon/v1/builds", headers=HEADERS)
+    assert neither.status_code == 400 and CASE.is_error(neither.json())
+
+
+def test_builds_of_an_app_list_every_component_newest_first(client: TestClient) -> None:
+    made = [create(client, component=c).json() for c in (COMPONENT, OTHER_COMPONENT, COMPONENT)]
+    listed = client.get(f"/nuon/v1/builds?app_id={APP}&limit=2", headers=HEADERS)
+    assert [b["id"] for b in listed.json()] == [made[2]["id"], made[1]["id"]]
+    assert listed.headers["X-Nuon-Page-Next"] == "true"
+    both = client.get(
+        f"/nuon/v1/builds?app_id={APP}&component_id={OTHER_COMPONENT}", headers=HEADERS
+    )
+    assert [b["id"] for b in both.json()] == [made[1]["id"]]  # the component wins, as in Nuon
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    assert client.get(f"/nuon/v1/builds?app_id={APP}", headers=other).json() == []
+    assert client.get(f"/nuon/v1/builds?app_id={OTHER_APP}", headers=HEADERS).json() == []
 
 
 # -- fixtures -----------------------------------------------------------------------------------
@@ -292,6 +310,7 @@ def fixture_client() -> Iterator[TestClient]:
 
 def test_fixtures_load_builds_in_several_states(fixture_client: TestClient) -> None:
     statuses = {}
+    released = None
     for component in (
         "cmpwi146p6io410dd3uopq4chl",
         "cmp7k2m9q4x8v1n5b3c6d0f2ha",
@@ -303,8 +322,9 @@ def test_fixtures_load_builds_in_several_states(fixture_client: TestClient) -> N
         assert listed.status_code == 200, listed.text
         for build in listed.json():
             statuses[build["status"]] = build
+            released = build if build["releases"] else released
     assert {"active", "error", "cancelled", "building", "queued"} <= set(statuses)
-    released = statuses["active"]
+    assert released is not None and released["status"] == "active"
     assert released["releases"][0]["release_steps"][0]["requested_install_ids"] == [
         "inlxdy8embkkcdc68f85go6rqy", "inl2r9c0v7n4m1b8x5z3q6w0ke",
     ]  # fmt: skip
@@ -332,6 +352,15 @@ def test_fixtures_load_builds_in_several_states(fixture_client: TestClient) -> N
         (lambda d: d["builds"][4].update(released_to=["inl1"]), "builds[4].released_to[0]"),
         (lambda d: d["builds"][2].update(cancel_after=99999), "builds[2].cancel_after"),
         (lambda d: d["builds"][3].update(age="old"), "builds[3].age"),
+        (lambda d: d["app_branches"][0].update(runs=["run1"]), "app_branches[0].runs[0]"),
+        (
+            lambda d: d["app_branches"][0].update(app_id="app0000000000000000000000b"),
+            "app_branches[0].app_id",
+        ),
+        (
+            lambda d: d["builds"][5].update(app_branch_run_id="arn0000000000000000000000x"),
+            "builds[5].app_branch_run_id",
+        ),
     ],
 )
 def test_bad_fixture_names_file_and_field(tmp_path: Path, change: Any, field: str) -> None:
@@ -342,6 +371,90 @@ def test_bad_fixture_names_file_and_field(tmp_path: Path, change: Any, field: st
         make_app("nuon", fixtures=tmp_path)
     assert str(tmp_path / "nuon.yaml") in str(caught.value)
     assert f": {field}" in str(caught.value)
+
+
+# -- org history, build-all, app branch runs -------------------------------------------------------
+
+
+def test_org_history_pages_newest_first_by_cursor(client: TestClient) -> None:
+    made = [create(client, component=c).json() for c in (COMPONENT, OTHER_COMPONENT) * 3]
+    first = client.get("/nuon/v1/component-builds?limit=4", headers=HEADERS).json()
+    assert [i["build"]["id"] for i in first["items"]] == [b["id"] for b in reversed(made)][:4]
+    assert "previous_cursor" not in first and first["next_cursor"].startswith("cur_")
+    item = first["items"][0]
+    assert (item["app_id"], item["component_id"], item["component_name"]) == (
+        APP, OTHER_COMPONENT, made[-1]["component_name"],
+    )  # fmt: skip
+    assert item["build_runner_job_id"] == item["build"]["runner_job"]["id"]
+    second = client.get(
+        f"/nuon/v1/component-builds?limit=4&cursor={first['next_cursor']}", headers=HEADERS
+    ).json()
+    assert [i["build"]["id"] for i in second["items"]] == [made[1]["id"], made[0]["id"]]
+    assert "next_cursor" not in second
+    back = client.get(
+        f"/nuon/v1/component-builds?limit=4&cursor={second['previous_cursor']}", headers=HEADERS
+    ).json()
+    assert back["items"] == first["items"]
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    assert client.get("/nuon/v1/component-builds", headers=other).json() == {"items": []}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "cursor=bm90LWEtY3Vyc29y"])
+def test_org_history_refuses_bad_limits_and_cursors(client: TestClient, query: str) -> None:
+    refused = client.get(f"/nuon/v1/component-builds?{query}", headers=HEADERS)
+    assert refused.status_code == 400 and CASE.is_error(refused.json())
+
+
+def test_build_all_builds_the_latest_commit_of_each_component_of_the_app(
+    fixture_client: TestClient,
+) -> None:
+    built = fixture_client.post(
+        f"/nuon/v1/apps/{APP}/components/build-all", json={}, headers=HEADERS
+    )
+    assert built.status_code == 201, built.text
+    builds = built.json()
+    assert [b["component_id"] for b in builds] == [
+        "cmpwi146p6io410dd3uopq4chl", "cmp7k2m9q4x8v1n5b3c6d0f2ha", "cmp3t8w1y6r0e4u9i2o7p5a1sd",
+    ]  # fmt: skip
+    assert all(b["status"] == "queued" and ID.match(b["id"]) for b in builds)
+    assert all(b["git_ref"] == b["vcs_connection_commit"]["sha"] for b in builds)  # use_latest
+    for build in builds:
+        assert get(fixture_client, build)["id"] == build["id"]
+    empty = fixture_client.post(
+        f"/nuon/v1/apps/{OTHER_APP}/components/build-all", json={}, headers=HEADERS
+    )
+    assert (empty.status_code, empty.json()) == (201, [])
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    foreign = fixture_client.post(
+        f"/nuon/v1/apps/{APP}/components/build-all", json={}, headers=other
+    )
+    assert foreign.json() == []
+    ill_formed = fixture_client.post(
+        "/nuon/v1/apps/acme/components/build-all", json={}, headers=HEADERS
+    )
+    assert ill_formed.status_code == 404 and CASE.is_error(ill_formed.json())
+
+
+def test_app_branch_run_builds_come_from_fixtures_oldest_first(fixture_client: TestClient) -> None:
+    branch = f"/nuon/v1/apps/{APP}/branches/abr4q2w8e6r0t3y7u1i5o9p2as"
+    run = "arn8d3f6g9h2j5k1l4z7x0c3vb"
+    builds = fixture_client.get(f"{branch}/runs/{run}/builds", headers=HEADERS)
+    assert builds.status_code == 200, builds.text
+    assert [(b["app_branch_id"], b["app_branch_run_id"]) for b in builds.json()] == [
+        ("abr4q2w8e6r0t3y7u1i5o9p2as", run)
+    ] * 2
+    assert [b["component_name"] for b in builds.json()] == ["api", "postgres"]
+    other = {**HEADERS, "X-Nuon-Org-ID": "org0000000000000000000000z"}
+    for path, headers in (
+        (f"{branch}/runs/arn0000000000000000000000x/builds", HEADERS),
+        (f"{branch}/runs/{run}/builds", other),
+        (
+            f"/nuon/v1/apps/{OTHER_APP}/branches/abr4q2w8e6r0t3y7u1i5o9p2as/runs/{run}/builds",
+            HEADERS,
+        ),
+    ):
+        missing = fixture_client.get(path, headers=headers)
+        assert missing.status_code == 404 and CASE.is_error(missing.json())
 
 
 # -- the JSON types a client generated from Nuon's swagger expects ------------------------------

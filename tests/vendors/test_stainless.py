@@ -61,13 +61,24 @@ def test_targets_move_through_codegen_postgen_completed(client: TestClient) -> N
     assert seen[-1] == ("completed", "completed", "completed")
     done = get(client, build_id)
     python = done["targets"]["python"]
-    assert python["commit"]["completed"]["conclusion"] == "success"
-    assert python["commit"]["completed"]["commit"]["repo"] == {
+    commit = python["commit"]
+    assert commit["conclusion"] == "success"
+    assert commit["commit"]["repo"] == {
         "branch": "main",
         "name": "acme-api-python",
         "owner": "acme",
     }
-    assert python["install_url"].endswith(python["commit"]["completed"]["commit"]["sha"])
+    stats = commit["commit"]["stats"]
+    assert stats["total"] == stats["additions"] + stats["deletions"] > 0
+    assert len(commit["commit"]["tree_oid"]) == 40
+    assert python["install_url"].endswith(commit["commit"]["sha"])
+    # The deprecated nested form carries the same values as the top level.
+    assert commit["completed"] == {k: commit[k] for k in commit if k not in ("status", "completed")}
+    assert done["created_at"] < commit["completed_at"] <= done["updated_at"]
+    for check in ("lint", "build", "test"):
+        step = python[check]
+        assert step["conclusion"] == "success" and step["url"].startswith("https://github.com/")
+        assert step["completed"] == {"conclusion": "success", "url": step["url"]}
     assert done["documented_spec"]["type"] == "url"
     assert done["updated_at"] > done["created_at"]
 
@@ -76,19 +87,29 @@ def test_codegen_failure_skips_checks(client: TestClient) -> None:
     build_id = create(client, "fatal", targets=["go"]).json()["id"]
     advance(client, 120)
     go = get(client, build_id)["targets"]["go"]
-    assert go["commit"]["completed"] == {
-        "commit": None,
-        "conclusion": "fatal",
-        "merge_conflict_pr": None,
-    }
-    assert {go[s]["completed"]["conclusion"] for s in ("lint", "build", "test")} == {"skipped"}
+    assert go["commit"]["commit"] is None and go["commit"]["conclusion"] == "fatal"
+    assert go["commit"]["merge_conflict_pr"] is None
+    assert {go[s]["conclusion"] for s in ("lint", "build", "test")} == {"skipped"}
+    assert {go[s]["url"] for s in ("lint", "build", "test")} == {None}  # they never ran
     assert go["install_url"] is None
+
+
+def test_checks_link_their_run_from_queued_on(client: TestClient) -> None:
+    build_id = create(client, "success", targets=["python"]).json()["id"]
+    seen: dict[str, set[str | None]] = {}
+    for _ in range(120):
+        lint = get(client, build_id)["targets"]["python"]["lint"]
+        seen.setdefault(lint["status"], set()).add(lint.get("url", "absent"))
+        advance(client, 0.25)
+    assert seen["not_started"] == {"absent"}
+    urls = seen["queued"] | seen["in_progress"] | seen["completed"]
+    assert len(urls) == 1 and next(iter(urls)).startswith("https://github.com/acme/")
 
 
 def test_merge_conflict_names_a_pr(client: TestClient) -> None:
     build_id = create(client, "merge_conflict", targets=["ruby"]).json()["id"]
     advance(client, 120)
-    pr = get(client, build_id)["targets"]["ruby"]["commit"]["completed"]["merge_conflict_pr"]
+    pr = get(client, build_id)["targets"]["ruby"]["commit"]["merge_conflict_pr"]
     assert pr["repo"] == {"name": "acme-api-ruby", "owner": "acme"} and pr["number"] >= 1
 
 
@@ -109,7 +130,7 @@ def test_unknown_prefer_outcome_is_400(client: TestClient) -> None:
 def test_branch_inference(client: TestClient, body: dict[str, Any], branch: str) -> None:
     build = create(client, targets=["go"], **body).json()
     advance(client, 120)
-    repo = get(client, build["id"])["targets"]["go"]["commit"]["completed"]["commit"]["repo"]
+    repo = get(client, build["id"])["targets"]["go"]["commit"]["commit"]["repo"]
     assert repo["branch"] == branch
 
 
@@ -125,20 +146,24 @@ def test_list_filters_orders_and_pages(client: TestClient) -> None:
     create(client, project="other-proj")
     first = client.get("/stainless/v0/builds?project=acme-api&limit=2", headers=H).json()
     assert [b["id"] for b in first["data"]] == made[::-1][:2]
-    assert first["has_more"] is True
+    assert set(first) == {"data", "next_cursor"}
     second = client.get(
         f"/stainless/v0/builds?project=acme-api&limit=2&cursor={first['next_cursor']}", headers=H
     ).json()
     assert [b["id"] for b in second["data"]] == made[::-1][2:4]
     branch = client.get("/stainless/v0/builds?project=acme-api&branch=b1", headers=H).json()
     assert [b["id"] for b in branch["data"]] == [made[3], made[1]]
-    assert "next_cursor" not in branch and branch["has_more"] is False
+    assert set(branch) == {"data"}  # the last page has no cursor
 
 
 def test_compare_creates_two_builds(client: TestClient) -> None:
     response = client.post(
         "/stainless/v0/builds/compare",
-        json={"project": "acme-api", "base": {"revision": "main"}, "head": {"revision": "feat/z"}},
+        json={
+            "project": "acme-api",
+            "base": {"branch": "main", "revision": "main"},
+            "head": {"branch": "feat/z", "revision": "feat/z"},
+        },
         headers=H,
     )
     assert response.status_code == 200
@@ -159,7 +184,7 @@ def test_diagnostics_filter_by_severity_and_page(client: TestClient) -> None:
     assert len(errors) == sum(d["level"] in ("fatal", "error") for d in everything)
     if len(everything) > 1:
         page = client.get(f"/stainless/v0/builds/{build_id}/diagnostics?limit=1", headers=H).json()
-        assert page["has_more"] and len(page["data"]) == 1
+        assert len(page["data"]) == 1 and page["next_cursor"]
 
 
 def test_outputs_only_once_generated(client: TestClient) -> None:
@@ -194,3 +219,52 @@ def test_bad_fixture_names_file_and_field(tmp_path: Path) -> None:
         make_app("stainless", fixtures=tmp_path)
     message = str(caught.value)
     assert "stainless.yaml" in message and "builds[0].targets.0" in message and "rust" in message
+
+
+def test_compare_needs_each_sides_branch(client: TestClient) -> None:
+    response = client.post(
+        "/stainless/v0/builds/compare",
+        json={"project": "acme-api", "base": {"revision": "main"}, "head": {"revision": "x"}},
+        headers=H,
+    )
+    assert response.status_code == 400 and "branch" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ({"enable_ai_commit_message": True}, 200),
+        ({"target_commit_messages": {"python": "feat: py", "sql": "feat: sql"}}, 200),
+        ({"enable_ai_commit_message": False, "commit_message": "m"}, 200),
+        ({"enable_ai_commit_message": True, "commit_message": "m"}, 400),
+        ({"enable_ai_commit_message": True, "target_commit_messages": {"go": "m"}}, 400),
+    ],
+)
+def test_ai_commit_messages_exclude_explicit_ones(
+    client: TestClient, extra: dict[str, Any], status: int
+) -> None:
+    assert create(client, **extra).status_code == status
+
+
+def test_every_sdk_target_can_be_built(client: TestClient) -> None:
+    build = create(client, "success", targets=["sql", "openapi"]).json()
+    advance(client, 120)
+    done = get(client, build["id"])
+    assert {t["commit"]["conclusion"] for t in done["targets"].values()} == {"success"}
+    url = f"/stainless/v0/build_target_outputs?build_id={build['id']}&target=sql&type=source"
+    assert client.get(url, headers=H).json()["target"] == "sql"
+
+
+def test_limit_is_a_number_and_diagnostic_targets_a_comma_list(client: TestClient) -> None:
+    for i in range(3):
+        create(client, revision=f"n{i}")
+    page = client.get("/stainless/v0/builds?project=acme-api&limit=2.7", headers=H)
+    assert page.status_code == 200 and len(page.json()["data"]) == 2
+    build_id = create(client, targets=["python", "go"]).json()["id"]
+    url = f"/stainless/v0/builds/{build_id}/diagnostics"
+    everything = client.get(url, headers=H).json()["data"]
+    python = client.get(url, params={"targets": "python,go"}, headers=H)
+    assert python.status_code == 200 and len(python.json()["data"]) == len(everything)
+    none = client.get(url, params={"targets": "ruby"}, headers=H).json()["data"]
+    assert len(none) <= len(everything)
+    assert all(d["more"] is None or d["more"]["type"] in d["more"] for d in everything)

@@ -77,6 +77,8 @@ _NAMES = (
     "queue",
 )
 _SECOND = 1_000_000_000
+#: Set on builds an app branch run triggered (fixtures only: the mock serves no app-branch API).
+_BRANCH_KEYS = ("app_branch_id", "app_branch_run_id")
 RUNNER_API_URL = "https://runner.nuon.co"
 
 
@@ -122,6 +124,7 @@ def synth_component(
         "type": type_ or derived.choice(tuple(COMPONENT_TYPES)),
         "config_version": config_version or derived.integer(1, 12),
         "connection_id": new_id(derived, "cmp"),
+        "vcs_connection_id": new_id(synth.derive("vcs-connection", org_id), "vcs"),
         "repo": f"{owner}/{derived.word()}-{derived.word()}",
         "created_by_id": account_id(synth, org_id),
     }
@@ -167,6 +170,7 @@ def plan_build(
         "marks": marks.to_json(),
         "commit": {
             "id": new_id(synth, "vcs"),
+            "connection_id": component["vcs_connection_id"],
             "at": now - synth.uniform(60, 3 * 86400),
             "sha": sha,
             "author_name": author,
@@ -227,7 +231,7 @@ def status_at(record: dict[str, Any], now: float) -> str:
 
 
 def cancel(record: dict[str, Any], now: float) -> dict[str, Any]:
-    """The record with its timeline cut at ``now`` and ending ``cancelled`` (409 if it has finished)."""
+    """The record with its timeline cut at ``now`` and ending ``cancelled`` (IllegalTransition once it has finished)."""
     cut = BUILD.apply(timeline(record), "cancel", now)
     return {**record, "marks": cut.to_json()}
 
@@ -314,7 +318,7 @@ def render_runner_job(record: dict[str, Any], now: float) -> dict[str, Any]:
             body["final_runner_job_execution_id"] = job["execution_id"]
     if state == "active":
         body["outputs"] = record["outputs"]
-        body["outputs_json"] = list(orjson.dumps(record["outputs"], option=orjson.OPT_SORT_KEYS))
+        body["outputs_json"] = orjson.dumps(record["outputs"], option=orjson.OPT_SORT_KEYS).decode()
     return body
 
 
@@ -374,7 +378,7 @@ def _render_deploy(
         "available_timeout": 300 * _SECOND, "execution_timeout": 3600 * _SECOND,
         "overall_timeout": 7200 * _SECOND, "max_executions": 3, "execution_count": 0, "execution_time": 0,
         "status": job_status, "status_description": f"job is {job_status}", "type": job_type,
-        "group": "deploy", "operation": "apply", "executions": [],
+        "group": "deploy", "operation": "apply-plan", "executions": [],
     }  # fmt: skip
     if status != "queued":
         job["started_at"] = iso(start + 5)
@@ -391,7 +395,7 @@ def _render_deploy(
         "component_name": record["component_name"],
         "component_config_version": record["component_config_version"],
         "release_id": release["step_id"],
-        "install_deploy_type": "release",
+        "install_deploy_type": "apply",
         "status": status,
         "status_description": description,
         "log_stream": render_log_stream(
@@ -476,7 +480,7 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
             "created_at": iso(commit["at"]),
             "updated_at": iso(commit["at"]),
             "created_by_id": record["created_by_id"],
-            "component_config_connection_id": record["component_config_connection_id"],
+            "vcs_connection_id": commit["connection_id"],
             "sha": commit["sha"],
             "author_name": commit["author_name"],
             "author_email": commit["author_email"],
@@ -486,4 +490,16 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         "install_deploys": [
             d for r in releases for s in r["release_steps"] for d in s["install_deploys"]
         ],
+        **{key: record[key] for key in _BRANCH_KEYS if key in record},
+    }
+
+
+def render_history_item(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """A ``service.OrgComponentBuildHistoryItem``: the build and where it belongs."""
+    return {
+        "build": render_build(record, now),
+        "app_id": record["app_id"],
+        "component_id": record["component_id"],
+        "component_name": record["component_name"],
+        "build_runner_job_id": record["job"]["id"],
     }

@@ -24,6 +24,8 @@ TARGETS = (
     "cli",
     "php",
     "csharp",
+    "sql",
+    "openapi",
 )
 CHECKS = ("lint", "build", "test")
 
@@ -172,7 +174,8 @@ def _plan_target(
         start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
     )
     runs = tuple(synth.integers(10**9, 10**10 - 1, len(CHECKS)))
-    sha = synth.sha()
+    sha, tree = synth.sha(), synth.sha()
+    changes = (0, 0) if commit_conclusion == "noop" else tuple(synth.integers(1, 900, 2))
     merge_pr = None
     if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
         merge_pr = synth.integer(1, 900)
@@ -181,6 +184,8 @@ def _plan_target(
         "conclusion": commit_conclusion,
         "test": test_conclusion,
         "sha": sha,
+        "tree": tree,
+        "changes": changes,
         "runs": runs,
         "merge_pr": merge_pr,
     }
@@ -235,17 +240,34 @@ def _state(marks: Sequence[Sequence[Any]], now: float) -> str:
     return str(current)
 
 
-def _status(
+def _commit_step(
     marks: Sequence[Sequence[Any]], now: float, completed: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
-    """A step's ``{"status": …}``, with ``completed()`` under ``completed`` once it completed (built
-    only then: most reads, and every create, find steps still running)."""
+    """A commit step at ``now``; once completed, ``completed()``'s fields both at the top level and
+    (the SDK's deprecated form) under ``completed`` — built only then: most reads find steps running."""
     status = _state(marks, now)
-    return (
-        {"status": status, "completed": completed()}
-        if status == "completed"
-        else {"status": status}
-    )
+    if status != "completed":
+        return {"status": status}
+    detail = completed()
+    return {"status": status, **detail, "completed": dict(detail)}
+
+
+def _check_step(
+    marks: Sequence[Sequence[Any]], now: float, conclusion: str, url: str | None
+) -> dict[str, Any]:
+    """A lint, build or test step at ``now``: its run's ``url`` from queued on, the conclusion once
+    completed (top level and, deprecated, under ``completed``)."""
+    status = _state(marks, now)
+    if status == "not_started":
+        return {"status": status}
+    if status != "completed":
+        return {"status": status, "url": url}
+    return {
+        "status": status,
+        "conclusion": conclusion,
+        "url": url,
+        "completed": {"conclusion": conclusion, "url": url},
+    }
 
 
 def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -254,9 +276,12 @@ def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
     if target["conclusion"] not in GENERATED:
         return None
     repo = f"{record['project']}-{name}"
+    additions, deletions = target["changes"]
     return {
         "repo": {"branch": record["branch"], "name": repo, "owner": record["org"]},
         "sha": target["sha"],
+        "stats": {"additions": additions, "deletions": deletions, "total": additions + deletions},
+        "tree_oid": target["tree"],
     }
 
 
@@ -271,11 +296,12 @@ def render_target(
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
     merge_pr = target["merge_pr"]
-    commit = _status(
+    commit = _commit_step(
         commit_marks,
         now,
         lambda: {
             "commit": output_commit(record, name),
+            "completed_at": iso(commit_marks[-1][1]),
             "conclusion": target["conclusion"],
             "merge_conflict_pr": None
             if merge_pr is None
@@ -292,17 +318,10 @@ def render_target(
         "commit": commit,
     }
     for (check, (marks, conclusion)), run in zip(checks.items(), target["runs"], strict=True):
-        body[check] = _status(marks, now, _check_completed(conclusion, org, repo, run))
+        # A check skipped because code generation failed never ran, so it has no run to link to.
+        url = f"https://github.com/{org}/{repo}/actions/runs/{run}" if generated else None
+        body[check] = _check_step(marks, now, conclusion, url)
     return body
-
-
-def _check_completed(
-    conclusion: str, org: str, repo: str, run: int
-) -> Callable[[], dict[str, Any]]:
-    return lambda: {
-        "conclusion": conclusion,
-        "url": f"https://github.com/{org}/{repo}/actions/runs/{run}",
-    }
 
 
 def _all_marks(
@@ -385,11 +404,13 @@ def diagnostics(synth: Synth, record: dict[str, Any]) -> list[dict[str, Any]]:
                 "Parameter/MissingDescription",
             )
         )
+        more = derived.choice(("markdown", "raw", None))
         entry: dict[str, Any] = {
             "code": code,
             "ignored": derived.chance(0.1),
             "level": level,
             "message": derived.sentence(),
+            "more": {"type": more, more: derived.sentence()} if more else None,
             "config_ref": f"#/resources/{derived.word()}/methods/{derived.word()}",
             "oas_ref": f"#/paths/~1v1~1{derived.word()}/get",
             "_target": derived.choice((None, *record["targets"])),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import sys
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.responses import Response
@@ -137,17 +141,16 @@ def builds_of(rt: Runtime, comp: dict[str, Any]) -> Any:
             yield record
 
 
-def paged(rt: Runtime, comp: dict[str, Any], offset: int, limit: int, page: int) -> Response:
-    """A bare array of builds with Nuon's ``X-Nuon-Page-*`` headers."""
+def paged(
+    rt: Runtime, records: Iterable[dict[str, Any]], offset: int, limit: int, page: int
+) -> Response:
+    """A bare array of builds (``records``, newest first) with Nuon's ``X-Nuon-Page-*`` headers."""
     limit = min(limit, MAX_LIMIT)
     if page > 0:
         offset = (page - 1) * limit
-    taken: list[dict[str, Any]] = []
-    for index, record in enumerate(builds_of(rt, comp)):
-        if index >= offset + limit + 1:
-            break
-        if index >= offset:
-            taken.append(record)
+    # Schemathesis-sized offsets are valid integers; islice takes at most sys.maxsize.
+    start = min(offset, sys.maxsize - limit - 1)
+    taken = list(itertools.islice(records, start, start + limit + 1))
     now = rt.now()
     headers = {"X-Nuon-Page-Next": "true" if len(taken) > limit else "false",
                "X-Nuon-Page-Offset": str(offset), "X-Nuon-Page-Limit": str(limit)}  # fmt: skip
@@ -190,10 +193,21 @@ async def get_latest_component_build(rt: Runtime, component_id: str) -> Response
 
 
 async def list_builds(
-    rt: Runtime, component_id: str, offset: int = 0, limit: int = 10, page: int = 0
+    rt: Runtime,
+    component_id: str | None = None,
+    app_id: str | None = None,
+    offset: int = 0,
+    limit: int = 10,
+    page: int = 0,
 ) -> Response:
-    """GET /v1/builds?component_id=…: newest first, bare array, paged."""
-    return paged(rt, component(rt, component_id), offset, limit, page)
+    """GET /v1/builds?component_id=…|app_id=…: newest first, bare array, paged (the component wins)."""
+    if component_id is not None:
+        return paged(rt, builds_of(rt, component(rt, component_id)), offset, limit, page)
+    if app_id is None:
+        raise ApiError(400, "component id or app id must be passed in",
+                       description="pass component_id or app_id")  # fmt: skip
+    records = (r for _, r in rt.store.scan(KIND, where={"app_id": app_id}) if r["org_id"] == org())
+    return paged(rt, records, offset, limit, page)
 
 
 async def create_app_component_build(
@@ -208,7 +222,7 @@ async def list_app_component_builds(
     rt: Runtime, app_id: str, component_id: str, offset: int = 0, limit: int = 10, page: int = 0
 ) -> Response:
     """GET /v1/apps/{app_id}/components/{component_id}/builds."""
-    return paged(rt, component(rt, component_id, app_id), offset, limit, page)
+    return paged(rt, builds_of(rt, component(rt, component_id, app_id)), offset, limit, page)
 
 
 async def get_latest_app_component_build(rt: Runtime, app_id: str, component_id: str) -> Response:
@@ -227,16 +241,69 @@ async def get_app_component_build(
 async def cancel_app_component_build(
     rt: Runtime, app_id: str, component_id: str, build_id: str
 ) -> Response:
-    """POST …/builds/{build_id}/cancel: 202 with the build, 409 once it has finished."""
+    """POST …/builds/{build_id}/cancel: 202 with the build (unchanged once it has finished)."""
     record = stored(rt, build_id, component(rt, component_id, app_id))
     now = rt.now()
-    try:
+    # Nuon cancels the build's queue signal whatever the state and lists no 409 for this operation.
+    with contextlib.suppress(IllegalTransition):
         record = model.cancel(record, now)
-    except IllegalTransition as exc:
-        raise ApiError(409, "build is not cancellable",
-                       description=f"the build has already finished ({exc.state})") from exc  # fmt: skip
-    rt.store.replace(KIND, build_id, record)
+        rt.store.replace(KIND, build_id, record)
     return json_response(model.render_build(record, now), 202)
+
+
+async def build_all_components(rt: Runtime, app_id: str, body: dict[str, Any]) -> Response:
+    """POST /v1/apps/{app_id}/components/build-all: a ``use_latest`` build of each of the app's components."""
+    if not model.valid_id(app_id, "app"):
+        raise ApiError(404, "app not found", description=f"app {app_id} not found")
+    components = [
+        c for _, c in rt.store.scan("component", newest_first=False, where={"app_id": app_id})
+    ]
+    now = rt.now()
+    built = [
+        create(rt, comp, {"use_latest": True}) for comp in components if comp["org_id"] == org()
+    ]
+    return json_response([model.render_build(record, now) for record in built], 201)
+
+
+async def list_org_component_builds(
+    rt: Runtime, limit: int = 10, cursor: str | None = None
+) -> Response:
+    """GET /v1/component-builds: the org's builds, newest first, ``{items, next_cursor?, previous_cursor?}``."""
+    before = int(cursor.removeprefix("cur_")) if cursor else None
+    taken = list(
+        itertools.islice(rt.store.scan(KIND, before=before, where={"org_id": org()}), limit + 1)
+    )
+    now = rt.now()
+    page: dict[str, Any] = {"items": [model.render_history_item(r, now) for _, r in taken[:limit]]}
+    if len(taken) > limit:
+        page["next_cursor"] = f"cur_{taken[limit - 1][0]}"
+    if cursor is not None:
+        first = taken[0][0] if taken else before or 0
+        newer = [
+            seq
+            for seq, _ in rt.store.scan(KIND, newest_first=False, where={"org_id": org()})
+            if seq > first
+        ]
+        page["previous_cursor"] = f"cur_{(newer[:limit][-1] if newer else first) + 1}"
+    return json_response(page)
+
+
+async def get_app_branch_run_builds(
+    rt: Runtime, app_id: str, app_branch_id: str, run_id: str
+) -> Response:
+    """GET /v1/apps/{app_id}/branches/{app_branch_id}/runs/{run_id}/builds: the run's builds, oldest first."""
+    branch = (
+        rt.store.get("app_branch", app_branch_id) if model.valid_id(app_branch_id, "abr") else None
+    )
+    if branch is None or (branch["org_id"], branch["app_id"]) != (org(), app_id):
+        raise ApiError(404, "unable to find app branch: record not found",
+                       description=f"app branch {app_branch_id} not found")  # fmt: skip
+    if run_id not in branch["runs"]:
+        raise ApiError(404, "unable to find app branch run: record not found",
+                       description=f"app branch run {run_id} not found")  # fmt: skip
+    now = rt.now()
+    builds = rt.store.scan(KIND, newest_first=False, where={"app_branch_run_id": run_id})
+    return json_response([model.render_build(record, now) for _, record in builds])
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -252,7 +319,7 @@ def _fixture_id(
 
 
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
-    """``orgs``, ``apps``, ``components`` and ``builds`` (create body plus outcome, age, cancel_after…)."""
+    """``orgs``, ``apps``, ``app_branches``, ``components`` and ``builds`` (create body plus outcome, age…)."""
     orgs = {_fixture_id(fixtures, w, e, "id", "org") for w, e in fixtures.items("orgs")}
     for where, entry in fixtures.items("apps"):
         app_id = _fixture_id(fixtures, where, entry, "id", "app")
@@ -276,6 +343,19 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
             rt.synth, comp_id, org_id=app["org_id"], app_id=app["id"],
             name=fixtures.expect(where, entry, "name", str, None), type_=type_, config_version=version,
         ))  # fmt: skip
+    for where, entry in fixtures.items("app_branches"):
+        branch_id = _fixture_id(fixtures, where, entry, "id", "abr")
+        app = rt.store.get("app", _fixture_id(fixtures, where, entry, "app_id", "app"))
+        if app is None:
+            raise fixtures.error(f"{where}.app_id", "app is not declared under apps")
+        runs = fixtures.expect(where, entry, "runs", list, [])
+        for index, run in enumerate(runs):
+            if not isinstance(run, str) or not model.valid_id(run, "arn"):
+                raise fixtures.error(
+                    f"{where}.runs[{index}]", "must be a run id: arn + 23 of [0-9a-z]"
+                )
+        rt.store.insert("app_branch", branch_id,
+                        {"id": branch_id, "org_id": app["org_id"], "app_id": app["id"], "runs": runs})  # fmt: skip
     origin = rt.now()
     for where, entry in fixtures.items("builds"):
         _fixture_build(rt, fixtures, where, entry, origin)
@@ -290,7 +370,7 @@ def _seconds(fixtures: FixtureContext, where: str, entry: dict[str, Any], key: s
     return float(value)
 
 
-_EXTRA = ("component_id", "outcome", "age", "cancel_after", "released_to")
+_EXTRA = ("component_id", "outcome", "age", "cancel_after", "released_to", "app_branch_run_id")
 
 
 def _fixture_build(
@@ -332,6 +412,14 @@ def _fixture_build(
         record["releases"] = [
             model.plan_release(rt.synth, record, installs, model.timeline(record).end + 5)
         ]
+    run = entry.get("app_branch_run_id")
+    if run is not None:
+        branch = next((b for _, b in rt.store.scan("app_branch") if run in b["runs"]), None)
+        if branch is None or branch["app_id"] != comp["app_id"]:
+            raise fixtures.error(
+                f"{where}.app_branch_run_id", "must be a run of a branch of the component's app"
+            )
+        record.update(app_branch_id=branch["id"], app_branch_run_id=run)
     rt.store.insert(KIND, record["id"], record)
 
 

@@ -123,9 +123,9 @@ async def list_builds(
     branch: str | None = None,
     revision: str | None = None,
     cursor: str | None = None,
-    limit: int = 10,
+    limit: float = 10,
 ) -> Response:
-    """GET /v0/builds: newest first, filtered, cursor-paged."""
+    """GET /v0/builds: newest first, filtered, cursor-paged (``{data, next_cursor?}``)."""
     name = globals()["project"](rt, project).name
 
     def keep(r: dict[str, Any]) -> bool:
@@ -135,13 +135,10 @@ async def list_builds(
 
     before = decode_cursor(cursor) if cursor else None
     builds = rt.store.scan(KIND, before=before, where={"project": name})
-    records, more = page(builds, limit, keep)
+    records, more = page(builds, int(limit), keep)
     now = rt.now()
     cache = renderings(rt)
-    body: dict[str, Any] = {
-        "data": [cache.fragment(r["id"], r, now) for r in records],
-        "has_more": more is not None,
-    }
+    body: dict[str, Any] = {"data": [cache.fragment(r["id"], r, now) for r in records]}
     if more is not None:
         body["next_cursor"] = encode_cursor(more)
     return json_response(body)
@@ -166,25 +163,24 @@ async def list_diagnostics(
     rt: Runtime,
     build_id: str,
     cursor: str | None = None,
-    limit: int = 100,
+    limit: float = 100,
     severity: str | None = None,
-    targets: list[str] | None = None,
+    targets: str | None = None,
 ) -> Response:
-    """GET /v0/builds/{buildId}/diagnostics."""
+    """GET /v0/builds/{buildId}/diagnostics (``targets``: comma-delimited, as the SDK sends it)."""
     found = model.diagnostics(rt.synth, stored(rt, build_id))
     levels = model.SEVERITY[: model.SEVERITY.index(severity) + 1] if severity else model.SEVERITY
-    wanted = set(targets or ())
+    wanted = {name.strip() for name in (targets or "").split(",")} - {""}
     matching = [
         d for d in found if d["level"] in levels and (not wanted or d["_target"] in wanted | {None})
     ]
-    start = decode_cursor(cursor) if cursor else 0
-    chunk = matching[start : start + limit]
+    start, size = (decode_cursor(cursor) if cursor else 0), int(limit)
+    chunk = matching[start : start + size]
     body: dict[str, Any] = {
-        "data": [{k: v for k, v in d.items() if not k.startswith("_")} for d in chunk],
-        "has_more": start + limit < len(matching),
+        "data": [{k: v for k, v in d.items() if not k.startswith("_")} for d in chunk]
     }
-    if body["has_more"]:
-        body["next_cursor"] = encode_cursor(start + limit)
+    if start + size < len(matching):
+        body["next_cursor"] = encode_cursor(start + size)
     return json_response(body)
 
 
