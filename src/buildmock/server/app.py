@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
 from buildmock.server import errors, fastpath, intercept
+from buildmock.server.dashboard import Dashboard
 from buildmock.server.fastpath import FastPath
 from buildmock.server.middleware import (
     VALIDATOR_MAP,
@@ -36,7 +37,7 @@ from buildmock.server.middleware import (
 )
 from buildmock.server.mock import BuildMock
 from buildmock.settings import SPECS_DIR, Settings
-from buildmock.vendors.base import Headers
+from buildmock.vendors.base import NEXT_OUTCOME, Headers
 
 log = logging.getLogger("buildmock")
 
@@ -123,9 +124,19 @@ class BuildMockApp:
         self.mock = mock
         self.connexion = connexion_app
         self.fast = fast
+        self.dashboard = Dashboard(list(mock.runtimes))
         self._entry: ASGIApp = fast if fast is not None else connexion_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            runtime = self.mock.runtimes.get(path[1:].partition("/")[0])
+            if runtime is not None:
+                # The vendor's pinned outcome is visible to its handlers for this request only.
+                NEXT_OUTCOME.set(runtime.next_outcome)
+            elif self.dashboard.handles(path):
+                await self.dashboard(scope, receive, send)
+                return
         await self._entry(scope, receive, send)
 
     def wrap(self, layer: Callable[[ASGIApp], ASGIApp]) -> None:

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from buildmock import __version__
 from buildmock.core.errors import ApiError
+from buildmock.server import inspect, snapshot
 from buildmock.server import journal as journals
-from buildmock.server import snapshot
 from buildmock.server.scenarios import ScenarioError
 from buildmock.synth.factory import iso
 from buildmock.vendors.base import json_response
@@ -207,3 +207,30 @@ async def import_state(mock: BuildMock, body: dict[str, Any]) -> Response:
     except (snapshot.SnapshotError, ScenarioError) as exc:
         raise ApiError(400, str(exc)) from None
     return json_response(_state(mock))
+
+
+async def list_apis(mock: BuildMock) -> Response:
+    """The vendors served, with what the dashboard shows of each."""
+    return json_response(inspect.catalogue(mock))
+
+
+async def list_records(
+    mock: BuildMock, vendor: str, kind: str | None = None, limit: int = 20, offset: int = 0
+) -> Response:
+    """A page of a vendor's records with their current status."""
+    return json_response(inspect.records(mock, vendor, kind, limit, offset))
+
+
+async def get_record(mock: BuildMock, vendor: str, id_: str, kind: str | None = None) -> Response:
+    """One record as its vendor renders it, with its timeline."""
+    return json_response(inspect.record(mock, vendor, kind, id_))
+
+
+async def get_next_outcomes(mock: BuildMock) -> Response:
+    """Pinned outcomes per vendor."""
+    return json_response(inspect.pinned(mock))
+
+
+async def pin_next_outcome(mock: BuildMock, body: dict[str, Any]) -> Response:
+    """Pin or unpin the outcome of a vendor's next create."""
+    return json_response(inspect.pin_outcome(mock, body["vendor"], body["outcome"]))

@@ -80,6 +80,7 @@ class BuildMock:
                 runtime.store.clear()
                 runtime.synth = Synth(self.settings.seed, name)
                 runtime.services.clear()
+                runtime.next_outcome.value = None
                 if runtime.vendor.on_start is not None:
                     runtime.vendor.on_start(runtime)
                 self._load_fixtures(name, runtime)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ class Runtime:
     store: Store
     synth: Synth
     services: dict[str, Any] = field(default_factory=dict)
+    #: An outcome pinned for the next create (control API ``/next-outcome``, the dashboard).
+    next_outcome: NextOutcome = field(default_factory=lambda: NextOutcome())
 
     def now(self) -> float:
         """The injected clock's time."""
@@ -60,6 +63,32 @@ class Vendor:
     def renderer(self, settings: Settings) -> Callable[[ApiError], Response]:
         """The error renderer this vendor uses under ``settings``."""
         return self.error_renderer(settings) if self.error_renderer else self.render_error
+
+    #: How the dashboard shows this vendor's records, one entry per kind worth showing.
+    views: tuple[View, ...] = ()
+
+
+@dataclass(frozen=True)
+class View:
+    """How the dashboard shows one kind of a vendor's records.
+
+    ``key`` is the record's store key (what its API calls its id), ``render`` the vendor's own
+    rendering (the JSON its API answers for the record at ``now``), ``status`` reads the status a
+    client sees from that rendering, and ``timeline`` lists the record's planned transitions as
+    ``(label, unix time)``, past and coming.
+    """
+
+    kind: str
+    label: str
+    key: Callable[[Record], str]
+    render: Callable[[Runtime, Record, float], Any]
+    status: Callable[[Any], str]
+    timeline: Callable[[Record], Sequence[tuple[str, float]]]
+
+
+def stored_marks(record: Record) -> list[tuple[str, float]]:
+    """A record's stored timeline (``record["marks"]``) as ``(state, unix time)`` pairs."""
+    return [(str(state), float(at)) for state, at in record["marks"]]
 
 
 REGISTRY: dict[str, Vendor] = {}
@@ -173,17 +202,42 @@ def request_headers() -> Headers:
     return StarletteHeaders(scope=connexion_context.scope)
 
 
-def preferred_outcome(headers: Headers, allowed: tuple[str, ...]) -> str | None:
-    """The outcome forced with ``Prefer: outcome=<name>`` (Prism-style), if any.
+class NextOutcome:
+    """An outcome pinned for a vendor's next create (from the control API or the dashboard).
 
-    An unknown outcome is a 400, so a typo in a test does not silently fall back to chance.
+    The request path makes the pin of the vendor being called current (:data:`NEXT_OUTCOME`); the
+    first create that asks for an outcome without a ``Prefer`` of its own takes it.
+    """
+
+    def __init__(self) -> None:
+        self.value: str | None = None
+
+    def take(self, allowed: tuple[str, ...]) -> str | None:
+        """The pinned outcome, consumed, if this vendor's create accepts it."""
+        value = self.value
+        if value is None or value not in allowed:
+            return None
+        self.value = None
+        return value
+
+
+#: The pin of the vendor handling the current request (set by the server's request path).
+NEXT_OUTCOME: ContextVar[NextOutcome | None] = ContextVar("buildmock_next_outcome", default=None)
+
+
+def preferred_outcome(headers: Headers, allowed: tuple[str, ...]) -> str | None:
+    """The outcome forced with ``Prefer: outcome=<name>`` (Prism-style) or pinned, if any.
+
+    An unknown outcome is a 400, so a typo in a test does not silently fall back to chance. A
+    ``Prefer`` header wins over a pinned outcome, which is then left for the next create.
     """
     for name, wanted, _ in prefer.tokens([headers.get("prefer", "")]):
         if name == "outcome":
             if wanted not in allowed:
                 raise ApiError(400, f"Prefer: outcome={wanted} is not one of {', '.join(allowed)}")
             return wanted
-    return None
+    pinned = NEXT_OUTCOME.get()
+    return pinned.take(allowed) if pinned is not None else None
 
 
 def encode_cursor(seq: int) -> str:

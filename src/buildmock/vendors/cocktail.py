@@ -16,10 +16,12 @@ from buildmock.vendors.base import (
     Headers,
     Runtime,
     Vendor,
+    View,
     json_response,
     preferred_outcome,
     register,
     request_headers,
+    stored_marks,
 )
 
 KIND = "run"
@@ -460,5 +462,15 @@ VENDOR = register(
         on_tick=on_tick,
         describe=describe,
         error_renderer=error_renderer,
+        views=(
+            View(
+                kind=KIND,
+                label="build runs",
+                key=lambda r: str(r["buildRunSeq"]),
+                render=lambda rt, r, now: model.render_run(r, now),
+                status=lambda body: str(body["runState"]),
+                timeline=stored_marks,
+            ),
+        ),
     )
 )

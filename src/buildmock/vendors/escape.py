@@ -6,6 +6,7 @@ helpers below do the store work once for all three, and each handler names its f
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.responses import Response
@@ -18,11 +19,13 @@ from buildmock.vendors.base import (
     Headers,
     Runtime,
     Vendor,
+    View,
     json_response,
     page,
     preferred_outcome,
     register,
     request_headers,
+    stored_marks,
     text_response,
 )
 
@@ -690,6 +693,10 @@ def _fixture_executions(
         rt.store.replace(family.kind, record["key"], record)
 
 
+def _render_execution(family: Family, rt: Runtime, execution: dict[str, Any], now: float) -> Any:
+    return model.render_execution(family, execution, now)
+
+
 VENDOR = register(
     Vendor(
         name="escape",
@@ -697,5 +704,16 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        views=tuple(
+            View(
+                kind=family.execution_kind,
+                label=f"{family.label} executions",
+                key=lambda r: str(r["id"]),
+                render=functools.partial(_render_execution, family),
+                status=lambda body: str(body["status"]),
+                timeline=stored_marks,
+            )
+            for family in (model.BUILD, model.DEPLOYMENT_JOB, model.PIPELINE)
+        ),
     )
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.responses import Response
@@ -15,6 +16,7 @@ from buildmock.vendors.base import (
     RenderCache,
     Runtime,
     Vendor,
+    View,
     check_bearer,
     decode_cursor,
     encode_cursor,
@@ -259,6 +261,32 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
         rt.store.insert(KIND, record["id"], record)
 
 
+def _conclusions(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "conclusion" and isinstance(value, str):
+                yield value
+            else:
+                yield from _conclusions(value)
+
+
+def _status(body: dict[str, Any]) -> str:
+    """``in progress``, or ``completed`` with the conclusions other than success, for the dashboard."""
+    if any(target["status"] != "completed" for target in body["targets"].values()):
+        return "in progress"
+    unhappy = sorted(set(_conclusions(body["targets"])) - {"success"})
+    return f"completed ({', '.join(unhappy)})" if unhappy else "completed (success)"
+
+
+def _timeline(record: dict[str, Any]) -> list[tuple[str, float]]:
+    marks = [
+        (f"{name}: {state}", float(at))
+        for name, target in record["targets"].items()
+        for state, at in target["marks"]
+    ]
+    return sorted(marks, key=lambda mark: mark[1])
+
+
 VENDOR = register(
     Vendor(
         name="stainless",
@@ -266,5 +294,15 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        views=(
+            View(
+                kind=KIND,
+                label="builds",
+                key=lambda r: str(r["id"]),
+                render=lambda rt, r, now: model.render_build(r, now),
+                status=_status,
+                timeline=_timeline,
+            ),
+        ),
     )
 )
