@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from buildmock.contract import ALL_PHASES
 from buildmock.contract.redact import parse_header
@@ -119,8 +119,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.html"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the summary")
+    p.error = _one_line_error  # type: ignore[method-assign]
     p.set_defaults(run=run)
     return p
+
+
+def _one_line_error(message: str) -> NoReturn:
+    """A bad option: one line on stderr and exit code 2 (argparse would add the whole usage)."""
+    print(f"buildmock: error: contract: {message} (see buildmock contract --help)", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def options_from(args: argparse.Namespace) -> ContractOptions:

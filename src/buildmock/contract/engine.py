@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
-from hypothesis.internal import lambda_sources
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
@@ -184,30 +184,39 @@ def _error_text(event: Any) -> str:
     return info.format() if info is not None and hasattr(info, "format") else repr(event.value)
 
 
-class _SerialAst:
-    """``ast`` for Hypothesis's lambda descriptions, with ``parse`` taken one thread at a time.
+_AST_LOCK = threading.Lock()
+_AST_PARSE = ast.parse
+_serial_runs = 0
+_serial_count_lock = threading.Lock()
 
-    With ``--workers N`` Schemathesis draws in N threads; Hypothesis describes strategies (eagerly, for
-    validation messages) by parsing source files, and CPython 3.11's AST constructor keeps its recursion
-    depth per interpreter, not per thread (python/cpython#106905), so two parses at once fail with
-    "SystemError: AST constructor recursion depth mismatch" -- surfacing as "Inconsistent results".
+
+def _serial_parse(*args: Any, **kwargs: Any) -> Any:
+    with _AST_LOCK:
+        return _AST_PARSE(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def serial_ast_parsing() -> Iterator[None]:
+    """While the block runs, ``ast.parse`` is taken one thread at a time.
+
+    With ``--workers N`` Schemathesis draws in N threads, and Hypothesis (describing strategies eagerly,
+    for validation messages, and mining constants) and Schemathesis parse Python source with ``ast.parse``.
+    CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread
+    (python/cpython#106905), so two parses at once can fail with "SystemError: AST constructor recursion
+    depth mismatch" -- which Schemathesis reports as "Inconsistent results" / Runtime Error. Serialising
+    the parses removes the race; the original ``ast.parse`` is back once no run needs the lock.
     """
-
-    _lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(ast, name)
-
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
-        """``ast.parse``, serialised."""
-        with self._lock:
-            return ast.parse(*args, **kwargs)
-
-
-def serialise_hypothesis_parsing() -> None:
-    """Make Hypothesis's source parsing thread-safe (idempotent; only Hypothesis's module is affected)."""
-    if not isinstance(lambda_sources.ast, _SerialAst):
-        lambda_sources.ast = _SerialAst()  # type: ignore[assignment]
+    global _serial_runs
+    with _serial_count_lock:
+        _serial_runs += 1
+        ast.parse = _serial_parse
+    try:
+        yield
+    finally:
+        with _serial_count_lock:
+            _serial_runs -= 1
+            if _serial_runs == 0:
+                ast.parse = _AST_PARSE
 
 
 def _record_evidence(result: RunResult, event: Any) -> None:
@@ -240,7 +249,13 @@ def execute(
     ``on_stream`` gets the engine's event stream before the run starts (to ``stop()`` it early).
     Errors caused by requests the run's own guard refused are not errors.
     """
-    serialise_hypothesis_parsing()
+    with serial_ast_parsing():
+        return _execute(schema, on_event, on_stream)
+
+
+def _execute(
+    schema: Any, on_event: Callable[[Any], None] | None, on_stream: Callable[[Any], None] | None
+) -> RunResult:
     result = RunResult()
     seen: set[tuple[str, str, str, str, str]] = set()
     stream = from_schema(schema).execute()

@@ -51,9 +51,13 @@ def _value(value: Any) -> str:
 
 def _table(lines: list[str], prefix: str, data: Mapping[str, Any], header: str) -> None:
     """Write ``data`` as ``header`` (``[x]`` or ``[[x]]``): scalars first, then sub-tables, then arrays of tables."""
-    scalars = [k for k, v in data.items() if not isinstance(v, (Mapping, list)) or not v or not all(
-        isinstance(item, Mapping) for item in (v if isinstance(v, list) else [v])
-    )]
+    scalars = [
+        k
+        for k, v in data.items()
+        if not isinstance(v, (Mapping, list))
+        or not v
+        or not all(isinstance(item, Mapping) for item in (v if isinstance(v, list) else [v]))
+    ]
     if scalars or header.startswith("[["):  # a table holding only tables needs no header of its own
         lines.append(header)
     nested = {k: v for k, v in data.items() if isinstance(v, Mapping)}
@@ -94,7 +98,8 @@ def render(specs: Path = SPECS_DIR) -> str:
         "# `x-buildmock-contract` profiles; do not edit by hand (tests/contract/test_stconfig.py checks it).",
         "# `st run specs/<vendor>.yaml --url http://127.0.0.1:8080/<vendor>` against a default `buildmock serve`",
         "# uses the [[project]] whose title is the spec's info.title. A default server accepts any credential,",
-        f"# so {', '.join(DISABLED_CHECKS)} is off here; `buildmock contract --mock` runs it against a token-pinned mock.",
+        f"# so {', '.join(DISABLED_CHECKS)} is off here; `buildmock contract --mock` runs it against a mock",
+        "# pinned to a token.",
     ]
     for path in sorted(specs.glob("*.yaml")):
         spec = yaml.safe_load(path.read_text())
