@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from buildmock.cli.main import build_parser, main
 from buildmock.contract import ALL_PHASES
 from tests.cases import CASES
+from tests.contract.reports import assert_reports_parse
 
 
 def test_mock_self_test_conforms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,37 +94,6 @@ def test_help_lists_the_pass_through_options() -> None:
                    "--max-time", "--header", "--include-operation", "--strict", "--allow-writes", "--max-requests",
                    "--rate-limit", "--report", "--set-path", "--set-query", "--set-header"):  # fmt: skip
         assert option in text
-
-
-def _balanced_html(text: str) -> None:
-    """Fail unless every non-void element of ``text`` is closed in order."""
-    void = {"meta", "br", "hr", "img", "input", "link"}
-    stack: list[str] = []
-
-    class Checker(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: object) -> None:
-            if tag not in void:
-                stack.append(tag)
-
-        def handle_endtag(self, tag: str) -> None:
-            assert stack and stack.pop() == tag, (tag, stack)
-
-    Checker().feed(text)
-    assert stack == [], stack
-
-
-def assert_reports_parse(directory: Path) -> tuple[ET.Element, dict[str, Any]]:
-    """Parse junit.xml, report.json and report.html; a masked number or version would break them."""
-    junit = ET.parse(directory / "junit.xml").getroot()
-    report = json.loads((directory / "report.json").read_text())
-    html = (directory / "report.html").read_text()
-    _balanced_html(html)
-    for text in [
-        (directory / name).read_text() for name in ("junit.xml", "report.json", "report.html")
-    ]:
-        assert not re.search(r"\[REDACTED\][.\d]", text), "a number was masked"
-    assert (directory / "junit.xml").read_text().startswith('<?xml version="1.0"')
-    return junit, report
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
