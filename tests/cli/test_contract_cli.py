@@ -151,3 +151,13 @@ def test_piped_output_never_hangs(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 4 and lines[-1] in ("rc=0", "rc=3"), done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_unknown_check_in_a_fresh_process_lists_every_known_check() -> None:
+    """In a fresh interpreter too (the OpenAPI checks register on import): one line, exit 2, all names."""
+    buildmock = Path(sys.executable).with_name("buildmock")
+    done = subprocess.run([str(buildmock), "contract", "--mock", "--api", "stainless", "--checks", "ignored_auht"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for name in ("ignored_auth", "response_schema_conformance", "positive_data_acceptance"):
+        assert name in done.stderr

@@ -215,6 +215,7 @@ def selected_operations(
 
 def check_checks(checks: Sequence[str] | None) -> None:
     """ContractError unless every name in ``checks`` is a Schemathesis check (or ``all``)."""
+    import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
     from schemathesis.checks import CHECKS
 
     known = sorted(CHECKS.get_all_names())
