@@ -437,6 +437,9 @@ def run_contract(
         if guard.exhausted:
             report.stopped_by_budget = True
             report.budget = f"--max-requests {options.max_requests}"
+        elif result.stop_reason == "max_time":
+            report.stopped_by_budget = True
+            report.budget = f"--max-time {options.max_time:g}"
         run.verdict = judge(selected_operations(specs[api], options, read_only),
                             run.result.operation_evidence(), budget=report.budget)  # fmt: skip
         report.runs.append(run)
