@@ -45,6 +45,17 @@ def test_inconclusive_causes(evidence: dict[str, Evidence], budget: str, cause: 
     assert verdict.inconclusive and cause in verdict.cause, verdict.cause
 
 
+def test_a_request_budget_that_cut_the_run_short_is_inconclusive_even_with_everything_verified() -> (
+    None
+):
+    ok = _ev({200: 3}, ("response_schema_conformance",))
+    verdict = judge(OPS, dict.fromkeys(OPS, ok), budget="--max-requests 300", cut_short=True)
+    assert verdict.cause == (
+        "stopped early by --max-requests 300: 0 of 3 operations not verified, phases left unfinished"
+    )
+    assert not judge(OPS, dict.fromkeys(OPS, ok), budget="--max-time 5").inconclusive
+
+
 def test_a_2xx_nobody_checked_is_not_evidence_and_half_verified_is_enough() -> None:
     unchecked = _ev({200: 4})
     checked = _ev({200: 1}, ("response_schema_conformance",))

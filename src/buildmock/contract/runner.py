@@ -440,8 +440,8 @@ def run_contract(
         elif result.stop_reason == "max_time":
             report.stopped_by_budget = True
             report.budget = f"--max-time {options.max_time:g}"
-        run.verdict = judge(selected_operations(specs[api], options, read_only),
-                            run.result.operation_evidence(), budget=report.budget)  # fmt: skip
+        run.verdict = judge(selected_operations(specs[api], options, read_only), run.result.operation_evidence(),
+                            budget=report.budget, cut_short=guard.exhausted)  # fmt: skip
         report.runs.append(run)
         if guard.exhausted:
             break

@@ -84,16 +84,18 @@ def judge(
     evidence: Mapping[str, Evidence],
     *,
     budget: str = "",
+    cut_short: bool = False,
 ) -> Verdict:
     """Which of the ``selected`` operations (label -> path parameter names) a check judged a 2xx of, and why not.
 
     Inconclusive when nothing or too little (:data:`MIN_VERIFIED_SHARE`) was verified, or when ``budget``
-    stopped the run before every operation was. ``budget`` names it (``--max-requests 300``), if one did.
+    stopped the run before every operation was. ``budget`` names it (``--max-requests 300``), if one did;
+    ``cut_short`` says it refused requests mid-run, leaving phases unfinished: inconclusive whatever was verified.
     """
     verified = tuple(op for op in selected if op in evidence and evidence[op].verified)
     unverified = tuple(op for op in selected if op not in verified)
     enough = bool(verified) and len(verified) >= MIN_VERIFIED_SHARE * len(selected)
-    if not unverified or (enough and not budget):
+    if not cut_short and (not unverified or (enough and not budget)):
         return Verdict(verified, unverified)
     codes: dict[int, int] = {}
     for op in selected:
@@ -108,6 +110,8 @@ def judge(
         cause = "wrong base URL? every response was 404 (is --base-url the API's root?)"
     elif budget:
         cause = f"stopped early by {budget}: {n} of {total} operations not verified"
+        if cut_short:
+            cause += ", phases left unfinished"
     elif all(
         _mostly(evidence[op].codes, range(400, 500)) and 404 in evidence[op].codes
         for op in unverified
