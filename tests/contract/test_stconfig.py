@@ -51,7 +51,7 @@ def test_plain_st_run_passes_against_a_default_serve(name: str, server: str) -> 
     """``st run specs/<vendor>.yaml --url …`` from the repo root, against a real ``buildmock serve`` process."""
     st = Path(sys.executable).with_name("st")
     done = subprocess.run(
-        [str(st), "run", f"specs/{name}.yaml", "--url", f"{server}/{name}", "--max-examples", "3",
+        [str(st), "run", f"specs/{name}.yaml", "--url", f"{server}/{name}", "--max-examples", "2",
          "--seed", "1", "--no-color"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
