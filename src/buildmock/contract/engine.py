@@ -45,7 +45,7 @@ class Finding:
 
 @dataclass
 class Evidence:
-    """What one operation answered in one phase: responses by status class, checks that judged a 2xx."""
+    """What one operation answered in one phase: responses by status code, checks that judged a 2xx."""
 
     #: Responses by exact status code (0: no response).
     codes: Counter[int] = field(default_factory=Counter)
@@ -220,7 +220,7 @@ def serial_ast_parsing() -> Iterator[None]:
 
 
 def _record_evidence(result: RunResult, event: Any) -> None:
-    """Count each response by operation, phase and status class; note checks that judged a 2xx."""
+    """Count each response by operation, phase and status code; note the checks that judged a 2xx."""
     phase = str(getattr(event.phase, "value", event.phase))
     recorder = event.recorder
     for case_id, interaction in recorder.interactions.items():
