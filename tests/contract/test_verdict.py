@@ -106,7 +106,7 @@ def test_wrong_credentials_are_inconclusive(
     code, report, out = _contract(tmp_path, capsys, "--base-url", f"{token_server}/stainless",
                                   "--api", "stainless", "-H", "Authorization: Bearer WRONG")  # fmt: skip
     assert code == 3, out
-    assert "INCONCLUSIVE: inconclusive: stainless: credentials refused" in out
+    assert "INCONCLUSIVE: stainless: credentials refused" in out
     assert report["exit_code"] == 3 and report["apis"][0]["verified"] == 0
 
 

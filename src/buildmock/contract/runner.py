@@ -471,7 +471,7 @@ def _decide(report: ContractReport) -> None:
         if r.verdict.cause.startswith(("credentials refused", "wrong base URL"))
     ]
     first = (refused or inconclusive)[:1]
-    why = f"inconclusive: {first[0].api}: {first[0].verdict.cause}" if first else ""
+    why = f"{first[0].api}: {first[0].verdict.cause}" if first else ""
     if any(run.result.unreachable for run in report.runs):
         report.exit_code, report.reason = EXIT_ERROR, "the server stopped responding"
     elif refused:  # findings on 401s or 404s only are artefacts of the refusal, not drift
