@@ -16,7 +16,7 @@ import yaml
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
-from buildmock.contract.auth import MOCK_TOKEN, mock_headers
+from buildmock.contract.auth import MOCK_TOKEN, headers_from_spec, mock_headers
 from buildmock.contract.engine import (
     ALL_PHASES,
     Finding,
@@ -328,12 +328,16 @@ def _redact_result(result: RunResult, redactor: Redactor, api: str) -> RunResult
                      result.unreachable, result.evidence)  # fmt: skip
 
 
-def any_credential_note(url: str) -> str:
+def any_credential_note(url: str, spec: Mapping[str, Any]) -> str:
     """What a run says when it leaves ``ignored_auth`` out for a buildmock server accepting any credential."""
+    hint = (
+        " ".join(f"-H '{k}: {v}'" for k, v in headers_from_spec(spec, "T").items())
+        or "-H with that token"
+    )
     return (
         f"{url} is a buildmock server accepting any credential (started without --token), so {AUTH_CHECK} "
-        "was not run; to check auth start it with `buildmock serve --token T` and pass "
-        "-H 'Authorization: Bearer T' (or run `buildmock contract --mock`)"
+        f"was not run; to check auth start it with `buildmock serve --token T` and pass {hint} "
+        "(or run `buildmock contract --mock`)"
     )
 
 
@@ -433,7 +437,7 @@ def run_contract(
         run = ApiRun(api, url or f"mock:{api}", _redact_result(result, redactor, api),
                      guard.sent - before, read_only, time.perf_counter() - started)  # fmt: skip
         if any_credential and url is not None:
-            run.notes.append(any_credential_note(url))
+            run.notes.append(any_credential_note(url, specs[api]))
         if guard.exhausted:
             report.stopped_by_budget = True
             report.budget = f"--max-requests {options.max_requests}"
