@@ -188,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
     except ContractError as exc:
         print(f"buildmock: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. the report directory vanished mid-run
+        print(f"buildmock: error: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     text = summary(report)
     if options.report_dir is not None:
         text += f"\nreports written to {options.report_dir}/ (junit.xml, report.json, report.html)"
