@@ -51,7 +51,7 @@ def test_a_request_budget_that_cut_the_run_short_is_inconclusive_even_with_every
     ok = _ev({200: 3}, ("response_schema_conformance",))
     verdict = judge(OPS, dict.fromkeys(OPS, ok), budget="--max-requests 300", cut_short=True)
     assert verdict.cause == (
-        "stopped early by --max-requests 300: 0 of 3 operations not verified, phases left unfinished"
+        "stopped early by --max-requests 300 before its phases finished (3 of 3 operations verified so far)"
     )
     assert not judge(OPS, dict.fromkeys(OPS, ok), budget="--max-time 5").inconclusive
 

@@ -108,10 +108,13 @@ def judge(
         cause = "credentials refused: every response was 401/403 (check the -H credentials)"
     elif not verified and _mostly(codes, (404,)):
         cause = "wrong base URL? every response was 404 (is --base-url the API's root?)"
+    elif budget and cut_short:
+        cause = (
+            f"stopped early by {budget} before its phases finished "
+            f"({len(verified)} of {total} operations verified so far)"
+        )
     elif budget:
         cause = f"stopped early by {budget}: {n} of {total} operations not verified"
-        if cut_short:
-            cause += ", phases left unfinished"
     elif all(
         _mostly(evidence[op].codes, range(400, 500)) and 404 in evidence[op].codes
         for op in unverified
