@@ -100,11 +100,20 @@ def _contract(
     return code, json.loads((tmp_path / "report.json").read_text()), out + err
 
 
+def _stainless(
+    base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, dict, str]:
+    return _contract(
+        tmp_path, capsys, "--base-url", f"{base}/stainless", "--api", "stainless", *argv
+    )
+
+
 def test_wrong_credentials_are_inconclusive(
     token_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report, out = _contract(tmp_path, capsys, "--base-url", f"{token_server}/stainless",
-                                  "--api", "stainless", "-H", "Authorization: Bearer WRONG")  # fmt: skip
+    code, report, out = _stainless(
+        token_server, tmp_path, capsys, "-H", "Authorization: Bearer WRONG"
+    )
     assert code == 3, out
     assert "INCONCLUSIVE: stainless: credentials refused" in out
     assert report["exit_code"] == 3 and report["apis"][0]["verified"] == 0
@@ -113,9 +122,7 @@ def test_wrong_credentials_are_inconclusive(
 def test_no_credentials_at_all_are_inconclusive(
     token_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, out = _contract(
-        tmp_path, capsys, "--base-url", f"{token_server}/stainless", "--api", "stainless"
-    )
+    code, _, out = _stainless(token_server, tmp_path, capsys)
     assert code == 3 and "credentials refused" in out, out
 
 
@@ -170,8 +177,9 @@ def test_an_org_without_data_is_inconclusive_and_set_path_reaches_real_ids(
 def test_a_default_serve_reports_no_false_auth_drift(
     default_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report, out = _contract(tmp_path, capsys, "--base-url", f"{default_server}/stainless",
-                                  "--api", "stainless", "-H", "Authorization: Bearer anything")  # fmt: skip
+    code, report, out = _stainless(
+        default_server, tmp_path, capsys, "-H", "Authorization: Bearer anything"
+    )
     assert code == 0, out
     assert not [f for f in report["findings"] if f["check"] == "ignored_auth"]
     assert "accepting any credential" in out and "buildmock serve --token T" in out
