@@ -68,11 +68,26 @@ def test_json_path() -> None:
     assert json_path(["weird key"]) == '$["weird key"]'
 
 
-def test_redactor_masks_values_and_bare_credentials() -> None:
-    redactor = Redactor.for_headers({"Authorization": "Bearer abc123", "X-Org": "org_9"})
-    text = "curl -H 'Authorization: Bearer abc123' -H 'X-Org: org_9' token=abc123"
-    assert redactor.text(text) == f"curl -H 'Authorization: {MASK}' -H 'X-Org: {MASK}' token={MASK}"
-    assert redactor.data({"k": ["abc123", 1]}) == {"k": [MASK, 1]}
+def test_redactor_masks_header_values_in_every_encoding_and_nothing_else() -> None:
+    redactor = Redactor.for_headers(
+        {"Authorization": "Bearer abc123secret", "X-Team": "1", "X-Quote": "it's a/b&c"}
+    )
+    text = (
+        "curl -H 'Authorization: Bearer abc123secret' -H 'X-Team: 1' -H 'X-Quote: it'\"'\"'s a/b&c' "
+        "token=abc123secret version 1.0 took 1.526s X-Team: 12 "
+        '{"X-Team": "1", "x-quote": "it\'s a/b&c"} ?x-quote=it%27s%20a%2Fb%26c'
+    )
+    assert redactor.text(text) == (
+        f"curl -H 'Authorization: {MASK}' -H 'X-Team: {MASK}' -H 'X-Quote: {MASK}' "
+        f"token={MASK} version 1.0 took 1.526s X-Team: 12 "
+        f'{{"X-Team": "{MASK}", "x-quote": "{MASK}"}} ?x-quote={MASK}'
+    )
+    assert redactor.data({"k": ["abc123secret", 1], "v": "1.0"}) == {"k": [MASK, 1], "v": "1.0"}
+    # Short values are masked only next to their header's name: a digit elsewhere is left alone.
+    assert (
+        Redactor.for_headers({"user-id": "1"}).text('<?xml version="1.0"?> 1')
+        == '<?xml version="1.0"?> 1'
+    )
     assert parse_header("Authorization:  Bearer x ") == ("Authorization", "Bearer x")
     with pytest.raises(ValueError):
         parse_header("bad header: x")

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from buildmock.cli.main import main
+from buildmock.contract.redact import encodings
+from tests.contract.reports import assert_reports_parse
 from tests.contract.servers import Drifted, Mutation, mock_app, on_200, on_json_200, serve
 
 TOKEN = "drift-s3cret-token-0451"
@@ -109,4 +111,29 @@ def test_faithful_server_conforms(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert report["findings"] == [] and report["exit_code"] == 0
     assert report["apis"][0]["scenarios"] > 0 and report["apis"][0]["errors"] == []
     assert "[stainless] phase stateful" in err  # progress was shown
+    assert_no_secrets(tmp_path, out, err)
+
+
+QUOTED = "it's-s3cret/9&x"
+
+
+def test_headers_are_masked_in_every_encoding_and_reports_still_parse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-H values with a quote and a one-character value: masked in curl lines, nothing else touched."""
+    mutate, _, _ = VARIANTS["type_changed"]
+    with serve(Drifted(mock_app(token=TOKEN), mutate)) as url:
+        code = contract(url, tmp_path, "-H", f"X-Quote: {QUOTED}", "-H", "X-Team: 1")
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    _, report = assert_reports_parse(tmp_path)
+    forms = encodings(QUOTED)
+    assert {"it'\"'\"'s-s3cret/9&x", "it%27s-s3cret%2F9%26x"} <= forms
+    texts = [p.read_text() for p in tmp_path.iterdir()] + [out, err]
+    for text in texts:
+        assert not [form for form in forms if form in text]
+    curls = [f["curl"] for f in report["findings"]]
+    assert curls and all(
+        "'X-Team: [REDACTED]'" in c and "'X-Quote: [REDACTED]'" in c for c in curls
+    ), curls
     assert_no_secrets(tmp_path, out, err)

@@ -1,11 +1,12 @@
-"""``buildmock contract``: options -> ContractOptions -> one run; exit 0 conforms, 1 drift, 2 error."""
+"""``buildmock contract``: options -> ContractOptions -> one run; exit 0 conforms, 1 drift, 2 error, 3 inconclusive."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from buildmock.contract import ALL_PHASES
 from buildmock.contract.redact import parse_header
@@ -31,6 +32,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _assignment(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {raw!r}")
+    return name.strip(), value
+
+
 def _csv(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
@@ -42,8 +50,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="run Schemathesis contract/fuzz checks against the mock or a real server",
         description="Run Schemathesis (all checks; phases examples, coverage, fuzzing, stateful) against the "
         "bundled mock in-process (--mock) or a running server (--base-url), and report schema drift "
-        "grouped by operation and kind. Exit code 0: the API conforms; 1: drift or failures found; "
-        "2: usage error, unreachable server or unusable spec.",
+        "grouped by operation and kind. Exit code 0: the API conforms (with evidence: success responses "
+        "were checked); 1: drift or failures found; 2: usage error, unreachable server or unusable spec; "
+        "3: inconclusive (credentials refused, wrong base URL, no test data, stopped early by a budget).",
     )
     target = p.add_mutually_exclusive_group()
     target.add_argument("--mock", action="store_true", help="test the bundled mock, in-process")
@@ -82,6 +91,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "-H", "--header", action="append", dest="headers", default=[], metavar="'NAME: VALUE'",
         help="header sent with every request (repeatable); values never appear in output or reports",
     )  # fmt: skip
+    for location in ("path", "query", "header"):
+        p.add_argument(
+            f"--set-{location}", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
+            dest=f"set_{location}",
+            help=f"always use VALUE for the {location} parameter NAME (repeatable), e.g. an id that exists",
+        )  # fmt: skip
     p.add_argument(
         "--include-operation", action="append", dest="include_operations", default=[], metavar="OP",
         help="only this operation: an operationId or 'METHOD /path' (repeatable)",
@@ -104,8 +119,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--report", type=Path, metavar="DIR", help="write junit.xml, report.json and report.html"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the summary")
+    p.error = _one_line_error  # type: ignore[method-assign]
     p.set_defaults(run=run)
     return p
+
+
+def _one_line_error(message: str) -> NoReturn:
+    """A bad option: one line on stderr and exit code 2 (argparse would add the whole usage)."""
+    print(f"buildmock: error: contract: {message} (see buildmock contract --help)", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def options_from(args: argparse.Namespace) -> ContractOptions:
@@ -147,6 +169,11 @@ def options_from(args: argparse.Namespace) -> ContractOptions:
         max_requests=args.max_requests,
         rate_limit=args.rate_limit,
         report_dir=args.report,
+        parameters=tuple(
+            (location, name, value)
+            for location in ("path", "query", "header")
+            for name, value in getattr(args, f"set_{location}")
+        ),
     )
 
 
@@ -161,10 +188,14 @@ def run(args: argparse.Namespace) -> int:
     except ContractError as exc:
         print(f"buildmock: error: {exc}", file=sys.stderr)
         return 2
-    print(summary(report), flush=True)
+    except OSError as exc:  # e.g. the report directory vanished mid-run
+        print(f"buildmock: error: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    text = summary(report)
     if options.report_dir is not None:
-        print(
-            f"reports written to {options.report_dir}/ (junit.xml, report.json, report.html)",
-            flush=True,
-        )
+        text += f"\nreports written to {options.report_dir}/ (junit.xml, report.json, report.html)"
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # ``| head``: the reader has what it wanted; the exit code still tells
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return report.exit_code

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import copy
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import events, from_schema
+from schemathesis.engine import Status, events, from_schema
 
 from buildmock.contract import ALL_PHASES
 from buildmock.contract.drift import classify
@@ -35,6 +39,36 @@ class Finding:
     actual: str = ""
     #: Which API (vendor spec) the finding belongs to; filled in by the runner.
     api: str = ""
+    #: The Schemathesis phase that found it (``examples``, ``coverage``, ``fuzzing``, ``stateful``).
+    phase: str = ""
+
+
+@dataclass
+class Evidence:
+    """What one operation answered in one phase: responses by status code, checks that judged a 2xx."""
+
+    #: Responses by exact status code (0: no response).
+    codes: Counter[int] = field(default_factory=Counter)
+    #: Checks that ran (passed or failed) on a 2xx response: the ones that judged a success body.
+    success_checks: set[str] = field(default_factory=set)
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        """Responses by status class (``2xx``, ``4xx``, ...; ``none`` when no response came)."""
+        out: Counter[str] = Counter()
+        for code, n in self.codes.items():
+            out[f"{code // 100}xx" if code else "none"] += n
+        return dict(sorted(out.items()))
+
+    @property
+    def verified(self) -> bool:
+        """Whether some check judged a success (2xx) response."""
+        return bool(self.success_checks)
+
+    def add(self, other: Evidence) -> None:
+        """Fold ``other`` into this one."""
+        self.codes.update(other.codes)
+        self.success_checks |= other.success_checks
 
 
 @dataclass
@@ -48,6 +82,17 @@ class RunResult:
     stop_reason: str = ""
     #: Whether Schemathesis gave up because the server stopped answering.
     unreachable: bool = False
+    #: ``{operation label: {phase: Evidence}}``, for every operation a request was sent to.
+    evidence: dict[str, dict[str, Evidence]] = field(default_factory=dict)
+
+    def operation_evidence(self) -> dict[str, Evidence]:
+        """Evidence per operation, all phases together."""
+        out: dict[str, Evidence] = {}
+        for operation, phases in self.evidence.items():
+            total = out.setdefault(operation, Evidence())
+            for evidence in phases.values():
+                total.add(evidence)
+        return out
 
     @property
     def ok(self) -> bool:
@@ -139,17 +184,78 @@ def _error_text(event: Any) -> str:
     return info.format() if info is not None and hasattr(info, "format") else repr(event.value)
 
 
+_AST_LOCK = threading.Lock()
+_AST_PARSE = ast.parse
+_serial_runs = 0
+_serial_count_lock = threading.Lock()
+
+
+def _serial_parse(*args: Any, **kwargs: Any) -> Any:
+    with _AST_LOCK:
+        return _AST_PARSE(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def serial_ast_parsing() -> Iterator[None]:
+    """While the block runs, ``ast.parse`` is taken one thread at a time.
+
+    With ``--workers N`` Schemathesis draws in N threads, and Hypothesis (describing strategies eagerly,
+    for validation messages, and mining constants) and Schemathesis parse Python source with ``ast.parse``.
+    CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread
+    (python/cpython#106905), so two parses at once can fail with "SystemError: AST constructor recursion
+    depth mismatch" -- which Schemathesis reports as "Inconsistent results" / Runtime Error. Serialising
+    the parses removes the race; the original ``ast.parse`` is back once no run needs the lock.
+    """
+    global _serial_runs
+    with _serial_count_lock:
+        _serial_runs += 1
+        ast.parse = _serial_parse
+    try:
+        yield
+    finally:
+        with _serial_count_lock:
+            _serial_runs -= 1
+            if _serial_runs == 0:
+                ast.parse = _AST_PARSE
+
+
+def _record_evidence(result: RunResult, event: Any) -> None:
+    """Count each response by operation, phase and status code; note the checks that judged a 2xx."""
+    phase = str(getattr(event.phase, "value", event.phase))
+    recorder = event.recorder
+    for case_id, interaction in recorder.interactions.items():
+        node = recorder.cases.get(case_id)
+        operation = node.value.operation.label if node is not None else recorder.label
+        evidence = result.evidence.setdefault(operation, {}).setdefault(phase, Evidence())
+        response = interaction.response
+        if response is None:
+            evidence.codes[0] += 1
+            continue
+        evidence.codes[response.status_code] += 1
+        if 200 <= response.status_code < 300:
+            for check in recorder.checks.get(case_id, ()):
+                if check.status in (Status.SUCCESS, Status.FAILURE):
+                    evidence.success_checks.add(check.name)
+
+
 def execute(
     schema: Any,
     on_event: Callable[[Any], None] | None = None,
     *,
     on_stream: Callable[[Any], None] | None = None,
 ) -> RunResult:
-    """Run the engine over ``schema`` and collect failed checks (classified as drift) and errors.
+    """Run the engine over ``schema`` and collect failed checks (classified as drift), evidence and errors.
 
     ``on_stream`` gets the engine's event stream before the run starts (to ``stop()`` it early).
     Errors caused by requests the run's own guard refused are not errors.
     """
+    with serial_ast_parsing():
+        return _execute(schema, on_event, on_stream)
+
+
+def _execute(
+    schema: Any, on_event: Callable[[Any], None] | None, on_stream: Callable[[Any], None] | None
+) -> RunResult:
     result = RunResult()
     seen: set[tuple[str, str, str, str, str]] = set()
     stream = from_schema(schema).execute()
@@ -160,6 +266,8 @@ def execute(
             on_event(event)
         if isinstance(event, events.ScenarioFinished):
             result.scenarios += 1
+            _record_evidence(result, event)
+            phase = str(getattr(event.phase, "value", event.phase))
             for case_id, nodes in event.recorder.checks.items():
                 for node in nodes:
                     info = node.failure_info
@@ -194,6 +302,7 @@ def execute(
                             drift.path,
                             drift.expected,
                             drift.actual,
+                            phase=phase,
                         )
                     )
         elif isinstance(event, events.NonFatalError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
 import time
@@ -15,7 +16,7 @@ import yaml
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
-from buildmock.contract.auth import MOCK_TOKEN, mock_headers
+from buildmock.contract.auth import MOCK_TOKEN, headers_from_spec, mock_headers
 from buildmock.contract.engine import (
     ALL_PHASES,
     Finding,
@@ -29,17 +30,33 @@ from buildmock.contract.safety import (
     SAFE_METHODS,
     HostClassifier,
     RequestGuard,
+    RequestRefused,
     allowed_methods,
     check_reachable,
     guarded,
     url_host,
 )
 from buildmock.contract.strict import close_responses
+from buildmock.contract.target import accepts_any_credential, find_buildmock
+from buildmock.contract.verdict import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    METHODS,
+    Verdict,
+    iter_parameters,
+    judge,
+    operations,
+)
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
 
-#: Exit codes: the API conforms / drift or failures found / usage error, unreachable server, unusable spec.
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Schemathesis parameter locations ``--set-path`` / ``--set-query`` / ``--set-header`` override.
+PARAMETER_LOCATIONS = ("path", "query", "header")
+
+#: The check a default ``buildmock serve`` (any credential accepted) fails by design.
+AUTH_CHECK = "ignored_auth"
 
 
 class ContractError(ValueError):
@@ -67,6 +84,8 @@ class ContractOptions:
     rate_limit: str | None = None
     report_dir: Path | None = None
     specs: Path = SPECS_DIR
+    #: ``(location, name, value)``: Schemathesis parameter overrides (``--set-path`` and friends).
+    parameters: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -79,6 +98,9 @@ class ApiRun:
     requests: int = 0
     read_only: bool = False
     seconds: float = 0.0
+    verdict: Verdict = field(default_factory=lambda: Verdict((), ()))
+    #: Things the reader should know that are neither drift nor errors (one line each).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,11 +112,18 @@ class ContractReport:
     reason: str = ""
     strict: bool = False
     stopped_by_budget: bool = False
+    #: The budget that stopped the run early (``--max-requests 300``), if one did.
+    budget: str = ""
 
     @property
     def findings(self) -> list[Finding]:
         """Every finding of every API."""
         return [f for run in self.runs for f in run.result.findings]
+
+    @property
+    def notes(self) -> list[str]:
+        """Every note of every API, prefixed with the API's name."""
+        return [f"{run.api}: {n}" for run in self.runs for n in run.notes]
 
     @property
     def errors(self) -> list[str]:
@@ -130,10 +159,16 @@ def target_url(base_url: str, api: str, many: bool) -> str:
 
 
 def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str | None,
-            read_only: bool, spec: Mapping[str, Any]) -> SchemathesisConfig:  # fmt: skip
+            read_only: bool, spec: Mapping[str, Any], any_credential: bool = False) -> SchemathesisConfig:  # fmt: skip
     extra: dict[str, Any] = spec_profile(spec)
+    if (
+        any_credential
+    ):  # a default ``buildmock serve``: accepting any credential is its documented behaviour
+        extra.setdefault("checks", {})[AUTH_CHECK] = {"enabled": False}
     if options.rate_limit:
         extra["rate-limit"] = options.rate_limit
+    if options.parameters:
+        extra["parameters"] = {f"{loc}.{name}": value for loc, name, value in options.parameters}
     if read_only:
         # The coverage phase also tries undocumented methods on each path; only safe ones here.
         phases = extra.setdefault("phases", {})
@@ -146,16 +181,13 @@ def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str 
     )  # fmt: skip
 
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
 def operation_labels(spec: Mapping[str, Any], wanted: Sequence[str]) -> list[str]:
     """Labels (``GET /path``) of the operations named in ``wanted`` by operationId or by label."""
     labels = []
     matched: set[str] = set()
     for path, item in (spec.get("paths") or {}).items():
         for method, operation in (item or {}).items():
-            if method not in _METHODS or not isinstance(operation, dict):
+            if method not in METHODS or not isinstance(operation, dict):
                 continue
             label = f"{method.upper()} {path}"
             for want in wanted:
@@ -168,12 +200,63 @@ def operation_labels(spec: Mapping[str, Any], wanted: Sequence[str]) -> list[str
     return labels
 
 
-def _filter(schema: Any, spec: Mapping[str, Any], options: ContractOptions, read_only: bool) -> Any:
+def selected_operations(
+    spec: Mapping[str, Any], options: ContractOptions, read_only: bool
+) -> dict[str, set[str]]:
+    """The operations a run tests (label -> path parameter names), after --include-operation and read-only."""
+    found = operations(spec)
     if options.include_operations:
-        schema = schema.include(name=operation_labels(spec, options.include_operations))
+        wanted = set(operation_labels(spec, options.include_operations))
+        found = {label: params for label, params in found.items() if label in wanted}
     if read_only:
-        schema = schema.include(method=sorted(m.lower() for m in SAFE_METHODS))
-    return schema
+        found = {label: p for label, p in found.items() if label.split(" ", 1)[0] in SAFE_METHODS}
+    return found
+
+
+def check_checks(checks: Sequence[str] | None) -> None:
+    """ContractError unless every name in ``checks`` is a Schemathesis check (or ``all``)."""
+    import schemathesis.specs.openapi.checks  # noqa: F401  (registers the OpenAPI checks)
+    from schemathesis.checks import CHECKS
+
+    known = sorted(CHECKS.get_all_names())
+    unknown = [name for name in checks or () if name != "all" and name not in known]
+    if unknown:
+        raise ContractError(
+            f"--checks: unknown check {unknown[0]!r} (known: all, {', '.join(known)})"
+        )
+
+
+def check_parameters(
+    spec: Mapping[str, Any], api: str, parameters: Sequence[tuple[str, str, str]]
+) -> None:
+    """ContractError unless each ``--set-<location> NAME`` names a parameter some operation of ``spec`` has."""
+    known: dict[str, set[str]] = {loc: set() for loc in PARAMETER_LOCATIONS}
+    for _, param in iter_parameters(spec):
+        if param.get("in") in known:
+            known[param["in"]].add(str(param.get("name")))
+    for loc, name, _ in parameters:
+        names = {n.lower() for n in known[loc]} if loc == "header" else known[loc]
+        if (name.lower() if loc == "header" else name) not in names:
+            listed = ", ".join(sorted(known[loc])) or "none"
+            raise ContractError(
+                f"--set-{loc} {name}: {api} has no {loc} parameter of that name ({listed})"
+            )
+
+
+def check_report_dir(directory: Path) -> None:
+    """ContractError unless ``directory`` is (or can be made) a writable directory; checked before a run."""
+    if directory.exists() and not directory.is_dir():
+        raise ContractError(f"--report {directory}: exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ContractError(f"--report {directory}: {exc.strerror or exc}") from None
+    probe = directory / ".buildmock-write-probe"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ContractError(f"--report {directory}: not writable ({exc.strerror or exc})") from None
 
 
 def _load(
@@ -190,6 +273,14 @@ def _load(
         schema.app = app
         return schema
     return schemathesis.openapi.from_dict(spec, config=config)
+
+
+def _filter(schema: Any, spec: Mapping[str, Any], options: ContractOptions, read_only: bool) -> Any:
+    if options.include_operations:
+        schema = schema.include(name=operation_labels(spec, options.include_operations))
+    if read_only:
+        schema = schema.include(method=sorted(m.lower() for m in SAFE_METHODS))
+    return schema
 
 
 class Progress:
@@ -219,7 +310,10 @@ class Progress:
 
     def _print(self, line: str) -> None:
         assert self.stream is not None
-        print(self.redactor.text(line), file=self.stream, flush=True)
+        try:
+            print(self.redactor.text(line), file=self.stream, flush=True)
+        except (BrokenPipeError, ValueError):  # the reader went away (``| head``): stop printing
+            self.stream = None
 
 
 def _redact_result(result: RunResult, redactor: Redactor, api: str) -> RunResult:
@@ -228,10 +322,23 @@ def _redact_result(result: RunResult, redactor: Redactor, api: str) -> RunResult
         findings.append(Finding(
             f.operation, f.check, f.code, redactor.text(f.title), redactor.text(f.message),
             redactor.text(f.reproduce), f.status, redactor.text(f.response), f.kind, redactor.text(f.path),
-            redactor.text(f.expected), redactor.text(f.actual), api,
+            redactor.text(f.expected), redactor.text(f.actual), api, f.phase,
         ))  # fmt: skip
     return RunResult(findings, [redactor.text(e) for e in result.errors], result.scenarios, result.stop_reason,
-                     result.unreachable)  # fmt: skip
+                     result.unreachable, result.evidence)  # fmt: skip
+
+
+def any_credential_note(url: str, spec: Mapping[str, Any]) -> str:
+    """What a run says when it leaves ``ignored_auth`` out for a buildmock server accepting any credential."""
+    hint = (
+        " ".join(f"-H '{k}: {v}'" for k, v in headers_from_spec(spec, "T").items())
+        or "-H with that token"
+    )
+    return (
+        f"{url} is a buildmock server accepting any credential (started without --token), so {AUTH_CHECK} "
+        f"was not run; to check auth start it with `buildmock serve --token T` and pass {hint} "
+        "(or run `buildmock contract --mock`)"
+    )
 
 
 def run_contract(
@@ -244,6 +351,7 @@ def run_contract(
     """Run Schemathesis per API against the mock or ``base_url``; ContractError for exit-2 conditions."""
     if options.mock == (options.base_url is not None):
         raise ContractError("give exactly one target: --mock or --base-url URL")
+    check_checks(options.checks)
     if available is None:
         from buildmock.vendors import available as available_vendors
 
@@ -259,13 +367,17 @@ def run_contract(
                 f"--api {api}: no bundled mock (available: {', '.join(known) or 'none'})"
             )
     specs = {api: load_spec(options.specs, api) for api in apis}
+    for api in apis:
+        check_parameters(specs[api], api, options.parameters)
     user_headers = dict(options.headers)
-    secrets = list(user_headers.values())
+    shown: list[tuple[str, str]] = list(options.headers)
     if options.mock:
-        secrets += [v for api in apis for v in mock_headers(api, specs[api]).values()]
-    redactor = Redactor(secrets)
+        shown += [pair for api in apis for pair in mock_headers(api, specs[api]).items()]
+    redactor = Redactor(shown)
     if options.base_url is not None:
         url_host(options.base_url)  # a usage error if it is not an http(s) URL
+    if options.report_dir is not None:
+        check_report_dir(options.report_dir)
     report = ContractReport(strict=options.strict)
     stream_box: list[Any] = []
 
@@ -274,18 +386,34 @@ def run_contract(
             stream.stop()
 
     guard = RequestGuard(max_requests=options.max_requests, on_exhausted=stop_all)
+
+    def probe() -> None:
+        guard.admit("GET")  # the target probes count against --max-requests too
+
     for api in apis:
         spec = close_responses(specs[api]) if options.strict else copy.deepcopy(specs[api])
         url = target_url(options.base_url, api, len(apis) > 1) if options.base_url else None
         methods = allowed_methods(url, options.allow_writes, classify)
         read_only = methods is not None
+        any_credential = False
         if url is not None:
             reason = check_reachable(url)
             if reason is not None:
                 raise ContractError(f"{redactor.text(url)}: {reason}")
+            try:
+                found = find_buildmock(url, api, admit=probe)
+            except RequestRefused:
+                found = None
+            if found is not None and found[1]:
+                raise ContractError(
+                    f"{url} is a buildmock server's root, not an API: use --base-url {found[0].root}/{api}"
+                )
+            if found is not None and (options.checks is None or "all" in options.checks):
+                with contextlib.suppress(RequestRefused):
+                    any_credential = accepts_any_credential(url, specs[api], admit=probe)
         headers = {**(mock_headers(api, spec) if options.mock else {}), **user_headers}
         try:
-            config = _config(options, headers, url, read_only, specs[api])
+            config = _config(options, headers, url, read_only, specs[api], any_credential)
             schema = _filter(_load(options, api, spec, config), spec, options, read_only)
         except ContractError:
             raise
@@ -300,32 +428,67 @@ def run_contract(
             mode = (
                 " (read-only: GET/HEAD/OPTIONS; --allow-writes to send writes)" if read_only else ""
             )
-            print(redactor.text(f"[{api}] contract run against {url or 'the bundled mock'}{mode}"),
-                  file=progress, flush=True)  # fmt: skip
+            _say(
+                progress,
+                redactor.text(f"[{api}] contract run against {url or 'the bundled mock'}{mode}"),
+            )
         with guarded(guard):
             result = execute(schema, Progress(api, redactor, progress), on_stream=stream_box.append)
-        report.runs.append(ApiRun(api, url or f"mock:{api}", _redact_result(result, redactor, api),
-                                  guard.sent - before, read_only, time.perf_counter() - started))  # fmt: skip
+        run = ApiRun(api, url or f"mock:{api}", _redact_result(result, redactor, api),
+                     guard.sent - before, read_only, time.perf_counter() - started)  # fmt: skip
+        if any_credential and url is not None:
+            run.notes.append(any_credential_note(url, specs[api]))
         if guard.exhausted:
             report.stopped_by_budget = True
+            report.budget = f"--max-requests {options.max_requests}"
+        elif result.stop_reason == "max_time":
+            report.stopped_by_budget = True
+            report.budget = f"--max-time {options.max_time:g}"
+        run.verdict = judge(selected_operations(specs[api], options, read_only), run.result.operation_evidence(),
+                            budget=report.budget, cut_short=guard.exhausted)  # fmt: skip
+        report.runs.append(run)
+        if guard.exhausted:
             break
     _decide(report)
     if options.report_dir is not None:
         from buildmock.contract.report import write_reports
 
-        write_reports(report, options.report_dir, redactor)
+        try:
+            write_reports(report, options.report_dir)
+        except OSError as exc:
+            raise ContractError(f"--report {options.report_dir}: {exc.strerror or exc}") from None
     return report
 
 
+def _say(stream: TextIO, line: str) -> None:
+    """Print a progress line; a reader that went away (``| head``) is not an error."""
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        print(line, file=stream, flush=True)
+
+
 def _decide(report: ContractReport) -> None:
-    if report.findings:
+    """Exit code and one-line reason: 2 broke, 3 auth/URL refused everything, 1 drift, 3 too little verified, 0."""
+    inconclusive = [run for run in report.runs if run.verdict.inconclusive]
+    refused = [
+        r
+        for r in inconclusive
+        if r.verdict.cause.startswith(("credentials refused", "wrong base URL"))
+    ]
+    first = (refused or inconclusive)[:1]
+    why = f"{first[0].api}: {first[0].verdict.cause}" if first else ""
+    if any(run.result.unreachable for run in report.runs):
+        report.exit_code, report.reason = EXIT_ERROR, "the server stopped responding"
+    elif refused:  # findings on 401s or 404s only are artefacts of the refusal, not drift
+        report.exit_code, report.reason = EXIT_INCONCLUSIVE, why
+    elif report.findings:
         n = len(report.findings)
         report.exit_code, report.reason = EXIT_FINDINGS, f"{n} finding{'s' * (n != 1)}"
-    elif any(run.result.unreachable for run in report.runs):
-        report.exit_code, report.reason = EXIT_ERROR, "the server stopped responding"
     elif report.errors:
         report.exit_code, report.reason = EXIT_ERROR, report.errors[0].splitlines()[0]
     elif not any(run.result.scenarios for run in report.runs):
         report.exit_code, report.reason = EXIT_ERROR, "nothing was tested (no operation selected?)"
+    elif inconclusive:
+        report.exit_code, report.reason = EXIT_INCONCLUSIVE, why
     else:
-        report.exit_code, report.reason = EXIT_OK, "the API conforms"
+        early = f" (stopped early by {report.budget})" if report.stopped_by_budget else ""
+        report.exit_code, report.reason = EXIT_OK, f"the API conforms{early}"
