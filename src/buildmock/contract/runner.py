@@ -329,3 +329,9 @@ def _decide(report: ContractReport) -> None:
         report.exit_code, report.reason = EXIT_ERROR, "nothing was tested (no operation selected?)"
     else:
         report.exit_code, report.reason = EXIT_OK, "the API conforms"
+
+
+# Public names for the pytest plugin's contract tests (``buildmock.testing.contract``), so one
+# operation test is configured and filtered exactly as a ``buildmock contract`` run is.
+run_config = _config
+select_operations = _filter
