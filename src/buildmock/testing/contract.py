@@ -40,6 +40,7 @@ from buildmock.contract.safety import (
 from buildmock.contract.strict import close_responses
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
+from buildmock.testing.plugin import CONTRACT_ATTR
 
 
 class ContractDrift(AssertionError):
@@ -124,6 +125,7 @@ def contract_tests(
                 raise ContractDrift(_explain(report, group, Redactor(sent.values()))) from None
 
     test_contract.__name__ = f"test_contract_{api}"
+    setattr(test_contract, CONTRACT_ATTR, api)
     return test_contract
 
 

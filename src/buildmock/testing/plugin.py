@@ -89,6 +89,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+#: Set on the test functions ``contract_tests`` makes (value: the API), to recognise their items.
+CONTRACT_ATTR = "_buildmock_contract_api"
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Give each contract test its operation in its node id, as Schemathesis names it.
+
+    Schemathesis names an operation's test ``test_x[GET /v0/builds]``, but pytest 9.2 derives node
+    ids from the original function name, which leaves every operation of a spec with the same id
+    (one line in -v output and in JUnit reports, ``--lf`` and ``--deselect`` confused).
+    """
+    name, base = item.name, getattr(item, "originalname", "")
+    node_id = getattr(item, "_id", None)
+    if (
+        getattr(getattr(item, "test_function", None), CONTRACT_ATTR, None) is None
+        or item.nodeid.endswith("]")
+        or not (name.startswith(f"{base}[") and name.endswith("]"))
+        or not hasattr(node_id, "with_params")
+        or item.parent is None
+    ):
+        return
+    item._id = item.parent.id.child(base).with_params(name[len(base) + 1 : -1])
+
+
 class Pool:
     """One server and one in-process app per distinct configuration, for the whole session."""
 
