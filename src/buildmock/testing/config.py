@@ -80,8 +80,8 @@ def _normalise(name: str, value: Any, source: str) -> Any:
             raise bad("an integer")
         return value
     if name == "speed":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise bad("a positive number")
         return float(value)
     if name == "clock":
         if value not in ("real", "manual"):

@@ -152,6 +152,15 @@ def buildmock_pool() -> Iterator[Pool]:
     pool.close()
 
 
+def _checked(make: Any, *args: Any) -> Any:
+    """``make(*args)``, a :class:`ConfigError` failing the test's set-up with its message alone."""
+    try:
+        return make(*args)
+    except ConfigError as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
+
+
 @pytest.fixture
 def buildmock_config(request: pytest.FixtureRequest) -> MockConfig:
     """This test's mock configuration: defaults, ``--buildmock-*`` options, then ``buildmock`` markers."""
@@ -162,17 +171,7 @@ def buildmock_config(request: pytest.FixtureRequest) -> MockConfig:
                 f"@pytest.mark.{MARKER} takes keywords only, not {marker.args!r}", pytrace=False
             )
         layers.append((f"@pytest.mark.{MARKER}", dict(marker.kwargs)))
-    try:
-        return layered(layers)
-    except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-def _checked(make: Any, config: MockConfig) -> Any:
-    try:
-        return make(config)
-    except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return _checked(layered, layers)
 
 
 def _reset_server(pool: Pool, config: MockConfig) -> MockServer:

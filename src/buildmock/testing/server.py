@@ -15,6 +15,7 @@ import uvicorn
 from buildmock.contract.auth import MOCK_TOKEN, mock_headers
 from buildmock.server import BuildMockApp, create_app
 from buildmock.server.app import CONTROL_PREFIX
+from buildmock.server.fixtures import FixtureError
 from buildmock.testing.config import HOST, ConfigError, MockConfig
 
 #: Seconds a server may take to start listening before the fixture gives up.
@@ -57,7 +58,7 @@ def build_app(config: MockConfig, port: int = 8080) -> BuildMockApp:
     """The mock app for ``config``; a bad vendor name or fixture becomes a :class:`ConfigError`."""
     try:
         return create_app(config.settings(port))
-    except ValueError as exc:  # unknown --api, a fixture that does not fit its spec
+    except (FixtureError, ValueError) as exc:  # unknown --api, a fixture that does not fit
         raise ConfigError(f"buildmock: {exc}") from None
 
 
