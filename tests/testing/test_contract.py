@@ -1,0 +1,113 @@
+"""Contract tests from pytest: one test per operation, drift explained, read-only off loopback, secrets masked."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+from buildmock.settings import SPECS_DIR
+from tests.contract.servers import Drifted, Recorder, mock_app, on_json_200, serve
+
+pytest_plugins = ["pytester"]
+
+#: A header value a user passes to a contract test; Schemathesis itself does not know it is secret.
+TENANT = "acme-tenant-7731"
+HEADERS = {"Authorization": "Bearer sekret-token", "X-Tenant": TENANT}
+
+
+def labels(api: str) -> list[str]:
+    """Every operation of ``specs/<api>.yaml`` as ``METHOD /path``."""
+    spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
+    return [
+        f"{method.upper()} {path}"
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch", "head", "options")
+    ]
+
+
+def test_one_test_per_operation_against_the_plugins_mock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+        import pytest
+        from buildmock.testing import contract_tests
+
+        test_stainless = pytest.mark.buildmock(apis=["stainless"])(
+            contract_tests("stainless", max_examples=3, seed=1)
+        )
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", "--junitxml=junit.xml")
+    operations = labels("stainless")
+    result.assert_outcomes(passed=len(operations))
+    result.stdout.fnmatch_lines_random([f"*test_stainless[[]{op}[]] PASSED*" for op in operations])
+    junit = ET.parse(pytester.path / "junit.xml").getroot()
+    names = sorted(case.get("name", "") for case in junit.iter("testcase"))
+    assert names == sorted(f"test_stainless[{op}]" for op in operations)
+
+
+def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -> None:
+    drifting = Drifted(
+        mock_app(token="sekret-token"), on_json_200(lambda d: d.update(has_more="no"))
+    )
+    with serve(drifting) as url:
+        pytester.makepyfile(
+            test_user=f"""
+            from buildmock.testing import contract_tests
+
+            test_live = contract_tests(
+                "stainless", base_url="{url}/stainless", headers={HEADERS!r},
+                include_operations=["list_builds", "retrieve_build"], phases=["examples"],
+            )
+            """
+        )
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rf")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ContractDrift: stainless (http://127.0.0.1:*/stainless): 1 scenarios, * finding*",
+            "*stainless: GET /v0/builds",
+            "*  type changed (1)",
+            '*    - $.has_more: spec says type "boolean"; got string "no"',
+            "*      curl -X GET *",
+            "*DRIFT: 1 finding",
+            "FAILED test_user.py::test_live[[]GET /v0/builds[]]*",
+        ]
+    )
+    assert TENANT not in result.stdout.str() + result.stderr.str()
+    assert "sekret-token" not in result.stdout.str() + result.stderr.str()
+    assert "[REDACTED]" in result.stdout.str()
+
+
+def test_off_loopback_only_safe_methods_are_tested_or_sent(pytester: pytest.Pytester) -> None:
+    recorder = Recorder(mock_app(token="sekret-token"))
+    with serve(recorder) as url:
+        # The target counts as remote when the host classifier says so (nothing leaves this machine).
+        pytester.makepyfile(
+            test_user=f"""
+            from buildmock.testing import contract_tests
+
+            test_remote = contract_tests(
+                "stainless", base_url="{url}/stainless", headers={HEADERS!r},
+                classify_host=lambda host: False, phases=["examples", "coverage"], seed=1,
+            )
+            test_sandbox = contract_tests(
+                "stainless", base_url="{url}/stainless", headers={HEADERS!r},
+                classify_host=lambda host: False, allow_writes=True,
+            )
+            """
+        )
+        collected = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "test_remote")
+    operations = labels("stainless")
+    reads = [op for op in operations if op.startswith("GET ")]
+    collected.stdout.fnmatch_lines_random(
+        [f"test_user.py::test_remote[[]{op}[]]" for op in reads]
+        + [f"test_user.py::test_sandbox[[]{op}[]]" for op in operations]
+    )
+    assert "test_remote[POST" not in collected.stdout.str()
+    result.assert_outcomes(passed=len(reads))
+    assert recorder.seen, "nothing reached the server"
+    assert {method for method, _ in recorder.seen} <= {"GET", "HEAD", "OPTIONS"}
