@@ -59,6 +59,7 @@ def contract_tests(
     max_examples: int | None = None,
     seed: int | None = None,
     include_operations: Iterable[str] = (),
+    rate_limit: str | None = None,
     specs: Path = SPECS_DIR,
     classify_host: HostClassifier = is_loopback_host,
 ) -> Callable[..., None]:
@@ -66,15 +67,17 @@ def contract_tests(
 
     Without ``base_url`` the requests go to the ``buildmock`` fixture's server (its marker and options
     apply); with one they go there, read-only (GET/HEAD/OPTIONS operations only, other methods refused
-    before they are sent) unless ``allow_writes`` or the host is loopback. ``headers`` are sent with
-    every request and masked in every failure message. A failed check fails the operation's test with
-    :class:`ContractDrift`, explained as ``buildmock contract`` explains it.
+    before they are sent) unless ``allow_writes`` or the host is loopback, spaced by ``rate_limit``
+    (``"5/s"``, ``"100/m"``) if given. ``headers`` are sent with every request and masked in every
+    failure message. A failed check fails the operation's test with :class:`ContractDrift`, explained
+    as ``buildmock contract`` explains it.
     """
     user_headers = dict(headers or {})
     options = ContractOptions(
         mock=base_url is None, base_url=base_url, apis=(api,), checks=tuple(checks) if checks else None,
         phases=tuple(phases), max_examples=max_examples, seed=seed, headers=tuple(user_headers.items()),
-        include_operations=tuple(include_operations), strict=strict, allow_writes=allow_writes, specs=specs,
+        include_operations=tuple(include_operations), strict=strict, allow_writes=allow_writes,
+        rate_limit=rate_limit, specs=specs,
     )  # fmt: skip
     spec = load_spec(specs, api)
     if base_url is not None:

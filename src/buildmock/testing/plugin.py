@@ -145,7 +145,7 @@ class Pool:
 
 
 @pytest.fixture(scope="session")
-def buildmock_pool() -> Iterator[Pool]:
+def _buildmock_pool() -> Iterator[Pool]:
     """The session's servers and apps, one per configuration; stopped when the session ends."""
     pool = Pool()
     yield pool
@@ -181,13 +181,13 @@ def _reset_server(pool: Pool, config: MockConfig) -> MockServer:
 
 
 @pytest.fixture
-def buildmock(buildmock_pool: Pool, buildmock_config: MockConfig) -> MockServer:
+def buildmock(_buildmock_pool: Pool, buildmock_config: MockConfig) -> MockServer:
     """A running mock (real HTTP on loopback) in its seeded initial state: ``url(vendor)``, ``advance``…"""
-    return _reset_server(buildmock_pool, buildmock_config)
+    return _reset_server(_buildmock_pool, buildmock_config)
 
 
 @pytest.fixture
-def _buildmock_contract_server(buildmock_pool: Pool, buildmock_config: MockConfig) -> MockServer:
+def _buildmock_contract_server(_buildmock_pool: Pool, buildmock_config: MockConfig) -> MockServer:
     """The mock contract tests run against: this test's configuration with a token pinned.
 
     As with ``buildmock contract --mock``: a mock that accepts any credential would fail
@@ -195,12 +195,12 @@ def _buildmock_contract_server(buildmock_pool: Pool, buildmock_config: MockConfi
     """
     if buildmock_config.token is None:
         buildmock_config = replace(buildmock_config, token=MOCK_TOKEN)
-    return _reset_server(buildmock_pool, buildmock_config)
+    return _reset_server(_buildmock_pool, buildmock_config)
 
 
 @pytest.fixture
-def buildmock_app(buildmock_pool: Pool, buildmock_config: MockConfig) -> BuildMockApp:
+def buildmock_app(_buildmock_pool: Pool, buildmock_config: MockConfig) -> BuildMockApp:
     """The mock as an ASGI app in its seeded initial state, for ``httpx.ASGITransport`` and the like."""
-    app: BuildMockApp = _checked(buildmock_pool.app, buildmock_config)
+    app: BuildMockApp = _checked(_buildmock_pool.app, buildmock_config)
     app.mock.reset()
     return app
