@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -52,7 +53,9 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
     drifting = Drifted(
         mock_app(token="sekret-token"), on_json_200(lambda d: d.update(has_more="no"))
     )
-    with serve(drifting) as url:
+    with serve(drifting) as url, socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}/stainless"
         pytester.makepyfile(
             test_user=f"""
             from buildmock.testing import contract_tests
@@ -61,10 +64,14 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
                 "stainless", base_url="{url}/stainless", headers={HEADERS!r},
                 include_operations=["list_builds", "retrieve_build"], phases=["examples"],
             )
+            test_down = contract_tests(
+                "stainless", base_url="{down}", include_operations=["list_builds"], phases=["examples"],
+            )
             """
         )
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rf")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([f"*{down}: cannot reach 127.0.0.1:*"])
     result.stdout.fnmatch_lines(
         [
             "*ContractDrift: stainless (http://127.0.0.1:*/stainless): 1 scenarios, * finding*",

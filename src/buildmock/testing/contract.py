@@ -34,6 +34,7 @@ from buildmock.contract.safety import (
     RequestGuard,
     RequestRefused,
     allowed_methods,
+    check_reachable,
     guarded,
     url_host,
 )
@@ -41,6 +42,9 @@ from buildmock.contract.strict import close_responses
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
 from buildmock.testing.plugin import CONTRACT_ATTR
+
+#: Per test item: why its target cannot be reached (None: it can), checked once before the first example.
+_REACHABLE = pytest.StashKey[str | None]()
 
 
 class ContractDrift(AssertionError):
@@ -100,6 +104,12 @@ def contract_tests(
 
     def target(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
         if base_url is not None:
+            if _REACHABLE not in request.node.stash:  # once per operation, not per example
+                request.node.stash[_REACHABLE] = check_reachable(base_url)
+            reason = request.node.stash[_REACHABLE]
+            if reason is not None:
+                masked = Redactor(user_headers.values()).text(f"{base_url}: {reason}")
+                pytest.fail(masked, pytrace=False)
             return base_url, user_headers
         server = request.getfixturevalue("_buildmock_contract_server")
         return server.url(api), {**server.headers(api), **user_headers}
