@@ -67,10 +67,15 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
             test_down = contract_tests(
                 "stainless", base_url="{down}", include_operations=["list_builds"], phases=["examples"],
             )
+            test_bounded = contract_tests(
+                "stainless", base_url="{url}/stainless", headers={HEADERS!r}, max_requests=1,
+                include_operations=["retrieve_build", "retrieve_build_target_output"], phases=["examples"],
+            )
             """
         )
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rf")
-    result.assert_outcomes(passed=1, failed=2)
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfs")
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *: max_requests=1 reached: stopped early"])
     result.stdout.fnmatch_lines([f"*{down}: cannot reach 127.0.0.1:*"])
     result.stdout.fnmatch_lines(
         [

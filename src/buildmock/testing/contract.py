@@ -64,6 +64,7 @@ def contract_tests(
     seed: int | None = None,
     include_operations: Iterable[str] = (),
     rate_limit: str | None = None,
+    max_requests: int | None = None,
     specs: Path = SPECS_DIR,
     classify_host: HostClassifier = is_loopback_host,
 ) -> Callable[..., None]:
@@ -72,8 +73,9 @@ def contract_tests(
     Without ``base_url`` the requests go to the ``buildmock`` fixture's server (its marker and options
     apply); with one they go there, read-only (GET/HEAD/OPTIONS operations only, other methods refused
     before they are sent) unless ``allow_writes`` or the host is loopback, spaced by ``rate_limit``
-    (``"5/s"``, ``"100/m"``) if given. ``headers`` are sent with every request and masked in every
-    failure message. A failed check fails the operation's test with :class:`ContractDrift`, explained
+    (``"5/s"``, ``"100/m"``) if given; past ``max_requests`` requests in all (per process) the
+    remaining tests are skipped. ``headers`` are sent with every request and masked in every failure
+    message. A failed check fails the operation's test with :class:`ContractDrift`, explained
     as ``buildmock contract`` explains it.
     """
     user_headers = dict(headers or {})
@@ -114,26 +116,34 @@ def contract_tests(
         server = request.getfixturevalue("_buildmock_contract_server")
         return server.url(api), {**server.headers(api), **user_headers}
 
+    # One guard for every operation's test: the method rule, and a budget counted across them.
+    guard = RequestGuard(methods=methods, max_requests=max_requests)
+
+    def refused() -> None:
+        """A request the guard kept back: the budget ends the test, a refused write only the example."""
+        if guard.exhausted:
+            pytest.skip(f"max_requests={max_requests} reached: stopped early")
+
     @schema.parametrize()
     def test_contract(case: Any, request: pytest.FixtureRequest) -> None:
         __tracebackhide__ = True
         url, sent = target(request)
-        guard = RequestGuard(methods=methods)
-        started = time.perf_counter()
+        refused()
+        before, started = guard.sent, time.perf_counter()
         with guarded(guard):
             try:
                 response = case.call(base_url=url, headers=sent)
             except RequestRefused:
-                return  # never sent: the target is read-only, as in `buildmock contract`
+                return refused()  # never sent: a write to a read-only target, or past the budget
             try:
                 case.validate_response(
                     response, headers=sent, transport_kwargs={"base_url": url, "headers": sent}
                 )
             except RequestRefused:
-                return
+                return refused()
             except FailureGroup as group:
                 report = _report(api, url, case, response, group, strict)
-                report.runs[0].requests = guard.sent
+                report.runs[0].requests = guard.sent - before
                 report.runs[0].seconds = time.perf_counter() - started
                 raise ContractDrift(_explain(report, group, Redactor(sent.values()))) from None
 
