@@ -53,7 +53,8 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
     drifting = Drifted(
         mock_app(token="sekret-token"), on_json_200(lambda d: d.update(has_more="no"))
     )
-    with serve(drifting) as url, socket.socket() as closed:
+    added = Drifted(mock_app(token="sekret-token"), on_json_200(lambda d: d.update(surprise=1)))
+    with serve(drifting) as url, serve(added) as added_url, socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         down = f"http://127.0.0.1:{closed.getsockname()[1]}/stainless"
         pytester.makepyfile(
@@ -67,6 +68,14 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
             test_down = contract_tests(
                 "stainless", base_url="{down}", include_operations=["list_builds"], phases=["examples"],
             )
+            test_strict = contract_tests(
+                "stainless", base_url="{added_url}/stainless", headers={HEADERS!r}, strict=True,
+                include_operations=["list_builds"], phases=["examples"],
+            )
+            test_lax = contract_tests(
+                "stainless", base_url="{added_url}/stainless", headers={HEADERS!r},
+                include_operations=["list_builds"], phases=["examples"],
+            )
             test_bounded = contract_tests(
                 "stainless", base_url="{url}/stainless", headers={HEADERS!r}, max_requests=1,
                 include_operations=["retrieve_build", "retrieve_build_target_output"], phases=["examples"],
@@ -74,7 +83,14 @@ def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -
             """
         )
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfs")
-    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    result.assert_outcomes(passed=3, failed=3, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*  undocumented field (strict) (1)",
+            "*    - $.surprise: spec says no properties beyond *; got {*surprise*: 1}",
+            "*DRIFT: 1 finding (strict: response objects closed)",
+        ]
+    )
     result.stdout.fnmatch_lines(["SKIPPED [[]1[]] *: max_requests=1 reached: stopped early"])
     result.stdout.fnmatch_lines([f"*{down}: cannot reach 127.0.0.1:*"])
     result.stdout.fnmatch_lines(
