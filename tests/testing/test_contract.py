@@ -49,7 +49,10 @@ def test_one_test_per_operation_against_the_plugins_mock(pytester: pytest.Pytest
     assert names == sorted(f"test_stainless[{op}]" for op in operations)
 
 
-def test_drift_fails_the_users_test_and_explains_it(pytester: pytest.Pytester) -> None:
+def test_against_servers_drift_is_explained_and_the_runners_rules_hold(
+    pytester: pytest.Pytester,
+) -> None:
+    """Drift (and strict drift) fails the user's test explained and masked; unreachable, budget."""
     drifting = Drifted(
         mock_app(token="sekret-token"), on_json_200(lambda d: d.update(has_more="no"))
     )
