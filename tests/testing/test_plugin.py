@@ -140,6 +140,7 @@ def test_bad_configuration_is_reported_not_crashed(pytester: pytest.Pytester) ->
     pytester.makepyfile(
         test_bad="""
         import pytest
+        from buildmock.testing import contract_tests
 
         @pytest.mark.buildmock(sed=1)
         def test_typo(buildmock):
@@ -156,16 +157,21 @@ def test_bad_configuration_is_reported_not_crashed(pytester: pytest.Pytester) ->
         @pytest.mark.buildmock("stainless")
         def test_positional(buildmock):
             pass
+
+        test_contract = pytest.mark.buildmock(apis=["vela"])(
+            contract_tests("stainless", include_operations=["list_builds"])
+        )
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=4)
+    result.assert_outcomes(errors=4, failed=1)
     result.stdout.fnmatch_lines_random(
         [
             "*@pytest.mark.buildmock: unknown option 'sed' (known: apis, clock, fast_path, *",
             "*buildmock: unknown --api nope; available: *stainless*",
             "*@pytest.mark.buildmock: speed must be a positive number, not -1*",
             "*@pytest.mark.buildmock takes keywords only*",
+            "*buildmock: 'stainless' is not served here (serving: vela); check the buildmock marker*",
         ]
     )
 

@@ -41,6 +41,7 @@ from buildmock.contract.safety import (
 from buildmock.contract.strict import close_responses
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
+from buildmock.testing.config import ConfigError
 from buildmock.testing.plugin import CONTRACT_ATTR
 
 #: Per test item: why its target cannot be reached (None: it can), checked once before the first example.
@@ -114,7 +115,11 @@ def contract_tests(
                 pytest.fail(masked, pytrace=False)
             return base_url, user_headers
         server = request.getfixturevalue("_buildmock_contract_server")
-        return server.url(api), {**server.headers(api), **user_headers}
+        try:
+            return server.url(api), {**server.headers(api), **user_headers}
+        except ConfigError as exc:  # the marker or options leave this API out
+            problem = str(exc)
+        pytest.fail(problem, pytrace=False)
 
     # One guard for every operation's test: the method rule, and a budget counted across them.
     guard = RequestGuard(methods=methods, max_requests=max_requests)
