@@ -42,7 +42,7 @@ from buildmock.contract.strict import close_responses
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
 from buildmock.testing.config import ConfigError
-from buildmock.testing.plugin import CONTRACT_ATTR
+from buildmock.testing.plugin import CONTRACT_ATTR, SECRETS_ATTR
 
 #: Per test item: why its target cannot be reached (None: it can), checked once before the first example.
 _REACHABLE = pytest.StashKey[str | None]()
@@ -105,7 +105,14 @@ def contract_tests(
         schemathesis.openapi.from_dict(tested, config=config), spec, options, read_only
     )
 
+    secrets: set[str] = set(user_headers.values())
+
     def target(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+        url, sent = locate(request)
+        secrets.update(sent.values())
+        return url, sent
+
+    def locate(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
         if base_url is not None:
             if _REACHABLE not in request.node.stash:  # once per operation, not per example
                 request.node.stash[_REACHABLE] = check_reachable(base_url)
@@ -154,6 +161,7 @@ def contract_tests(
 
     test_contract.__name__ = f"test_contract_{api}"
     setattr(test_contract, CONTRACT_ATTR, api)
+    setattr(test_contract, SECRETS_ATTR, secrets)
     return test_contract
 
 

@@ -91,6 +91,38 @@ def pytest_configure(config: pytest.Config) -> None:
 
 #: Set on the test functions ``contract_tests`` makes (value: the API), to recognise their items.
 CONTRACT_ATTR = "_buildmock_contract_api"
+#: Set on the same functions: the header values they send (a set, filled as they run), never to be shown.
+SECRETS_ATTR = "_buildmock_contract_secrets"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed contract test's report: its explanation, or a short traceback, with its headers masked.
+
+    Pytest's default report shows every frame's arguments (the generated case and its headers,
+    cut to a length that can keep part of a secret) and ``-l`` their locals; a drift is explained
+    by its message alone, anything else by a traceback without arguments or locals.
+    """
+    report = yield
+    secrets = getattr(getattr(item, "test_function", None), SECRETS_ATTR, None)
+    if secrets is None or not report.failed or call.excinfo is None:
+        return report
+    from buildmock.contract.redact import Redactor
+    from buildmock.testing.contract import ContractDrift
+
+    excinfo = call.excinfo
+    if excinfo.errisinstance((ContractDrift, pytest.fail.Exception)):
+        text = (
+            f"{excinfo.typename}: {excinfo.value}"
+            if excinfo.errisinstance(ContractDrift)
+            else str(excinfo.value)
+        )
+    else:
+        text = str(excinfo.getrepr(style="short", funcargs=False, showlocals=False))
+    redactor = Redactor(secrets)
+    report.longrepr = redactor.text(text)
+    report.sections = [(title, redactor.text(body)) for title, body in report.sections]
+    return report
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
