@@ -53,9 +53,7 @@ def test_against_servers_drift_is_explained_and_the_runners_rules_hold(
     pytester: pytest.Pytester,
 ) -> None:
     """Drift (and strict drift) fails the user's test explained and masked; unreachable, budget."""
-    drifting = Drifted(
-        mock_app(token="sekret-token"), on_json_200(lambda d: d.update(has_more="no"))
-    )
+    drifting = Drifted(mock_app(token="sekret-token"), on_json_200(lambda d: d.update(data="no")))
     added = Drifted(mock_app(token="sekret-token"), on_json_200(lambda d: d.update(surprise=1)))
     with serve(drifting) as url, serve(added) as added_url, socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
@@ -102,7 +100,7 @@ def test_against_servers_drift_is_explained_and_the_runners_rules_hold(
             "*ContractDrift: stainless (http://127.0.0.1:*/stainless): 1 scenarios, * finding*",
             "*stainless: GET /v0/builds",
             "*  type changed (1)",
-            '*    - $.has_more: spec says type "boolean"; got string "no"',
+            '*    - $.data: spec says type "array"; got string "no"',
             "*      curl -X GET *",
             "*DRIFT: 1 finding",
             "FAILED test_user.py::test_live[[]GET /v0/builds[]]*",
