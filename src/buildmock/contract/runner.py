@@ -492,3 +492,10 @@ def _decide(report: ContractReport) -> None:
     else:
         early = f" (stopped early by {report.budget})" if report.stopped_by_budget else ""
         report.exit_code, report.reason = EXIT_OK, f"the API conforms{early}"
+
+
+
+# Public names for the pytest plugin's contract tests (``buildmock.testing.contract``), so one
+# operation test is configured and filtered exactly as a ``buildmock contract`` run is.
+run_config = _config
+select_operations = _filter

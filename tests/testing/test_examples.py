@@ -1,0 +1,35 @@
+"""The examples/ suite a user can copy runs green with pytest, as a user would run it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_examples_pass() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "examples",
+            "-v",
+            "-p",
+            "no:cacheprovider",
+            "--durations=0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        # The live contract test runs only when a user has a key; this run stays on loopback.
+        env={k: v for k, v in os.environ.items() if k != "STAINLESS_API_KEY"},
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert re.search(r"^=+ 12 passed", result.stdout, re.MULTILINE), result.stdout[-2000:]
+    assert "test_stainless_mock[GET /v0/builds] PASSED" in result.stdout
