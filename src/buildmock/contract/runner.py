@@ -494,7 +494,6 @@ def _decide(report: ContractReport) -> None:
         report.exit_code, report.reason = EXIT_OK, f"the API conforms{early}"
 
 
-
 # Public names for the pytest plugin's contract tests (``buildmock.testing.contract``), so one
 # operation test is configured and filtered exactly as a ``buildmock contract`` run is.
 run_config = _config

@@ -105,11 +105,11 @@ def contract_tests(
         schemathesis.openapi.from_dict(tested, config=config), spec, options, read_only
     )
 
-    secrets: set[str] = set(user_headers.values())
+    secrets: set[tuple[str, str]] = set(user_headers.items())
 
     def target(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
         url, sent = locate(request)
-        secrets.update(sent.values())
+        secrets.update(sent.items())
         return url, sent
 
     def locate(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
@@ -118,7 +118,7 @@ def contract_tests(
                 request.node.stash[_REACHABLE] = check_reachable(base_url)
             reason = request.node.stash[_REACHABLE]
             if reason is not None:
-                masked = Redactor(user_headers.values()).text(f"{base_url}: {reason}")
+                masked = Redactor(user_headers.items()).text(f"{base_url}: {reason}")
                 pytest.fail(masked, pytrace=False)
             return base_url, user_headers
         server = request.getfixturevalue("_buildmock_contract_server")
@@ -157,7 +157,7 @@ def contract_tests(
                 report = _report(api, url, case, response, group, strict)
                 report.runs[0].requests = guard.sent - before
                 report.runs[0].seconds = time.perf_counter() - started
-                raise ContractDrift(_explain(report, group, Redactor(sent.values()))) from None
+                raise ContractDrift(_explain(report, group, Redactor(sent.items()))) from None
 
     test_contract.__name__ = f"test_contract_{api}"
     setattr(test_contract, CONTRACT_ATTR, api)
