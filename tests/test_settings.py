@@ -22,7 +22,7 @@ def test_defaults_match_the_documented_ones() -> None:
     )
 
 
-def test_environment_then_overrides() -> None:
+def test_environment_then_overrides(tmp_path: Path) -> None:
     env = {
         "BUILDMOCK_PORT": "9000",
         "BUILDMOCK_SEED": "5",
@@ -37,7 +37,7 @@ def test_environment_then_overrides() -> None:
     assert s.port == 9000 and s.seed == 9 and s.apis == ("nuon", "vela")
     assert s.clock == "manual" and s.speed == 2.5 and s.token == "t" and s.fixtures is None
     assert s.callback_allow == ("a.test", "b.test")
-    assert Settings.from_env({"BUILDMOCK_FIXTURES": "/x"}).fixtures == Path("/x")
+    assert Settings.from_env({"BUILDMOCK_FIXTURES": str(tmp_path)}).fixtures == tmp_path
 
 
 @pytest.mark.parametrize("bad", [{"clock": "sundial"}, {"speed": 0}, {"cap": 0}, {"port": 70000}])

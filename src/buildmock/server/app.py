@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
-from buildmock.server import errors, fastpath
+from buildmock.server import errors, fastpath, layers
 from buildmock.server.fastpath import FastPath
 from buildmock.server.middleware import (
     VALIDATOR_MAP,
@@ -118,12 +118,17 @@ class BuildMockApp:
     """
 
     def __init__(
-        self, mock: BuildMock, connexion_app: AsyncApp, fast: FastPath | None = None
+        self,
+        mock: BuildMock,
+        connexion_app: AsyncApp,
+        fast: FastPath | None = None,
+        wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
     ) -> None:
         self.mock = mock
         self.connexion = connexion_app
         self.fast = fast
-        self._entry: ASGIApp = fast if fast is not None else connexion_app
+        # ``wrap`` puts the shared layers (server/layers.py) in front of both request paths.
+        self._entry: ASGIApp = wrap(fast if fast is not None else connexion_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)
@@ -186,4 +191,4 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
             if api.base_path.strip("/") in mock.runtimes
         ]
         fast = fastpath.build(app, apis, checks, render)
-    return BuildMockApp(mock, app, fast)
+    return BuildMockApp(mock, app, fast, lambda inner: layers.wrap(inner, settings, render))
