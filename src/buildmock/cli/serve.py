@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,48 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
     p.add_argument(
+        "--control-token",
+        metavar="T",
+        help="credential the control API requires (X-Buildmock-Token or Authorization: Bearer; "
+        "default: --token if set, else the control API is open)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let browser pages from this origin call the vendor APIs (repeatable; ':*' = any "
+        "port, '*' = any origin, 'none' = no CORS; default http://localhost:*, "
+        "http://127.0.0.1:*, http://[::1]:*)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log one line per request on stderr, credentials redacted (default off)",
+    )
+    p.add_argument(
+        "--max-body-bytes", type=int, metavar="N", help="larger bodies are 413 (default 1048576)"
+    )
+    p.add_argument(
+        "--max-json-depth", type=int, metavar="N", help="deeper JSON bodies are 400 (default 64)"
+    )
+    p.add_argument(
+        "--max-header-bytes",
+        type=int,
+        metavar="N",
+        help="larger request line + headers are 431 (default 16384)",
+    )
+    p.add_argument(
+        "--max-headers", type=int, metavar="N", help="more headers are 431 (default 100)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a client must send a request's headers, and then its body, within this (default 10)",
+    )
+    p.add_argument(
         "--no-fast-path",
         action="store_true",
         help="send every request through Connexion's full middleware stack instead of answering "
@@ -88,15 +131,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "callback_allow": tuple(args.callback_allow) if args.callback_allow else None,
         "log_level": args.log_level,
         "fast_path": False if args.no_fast_path else None,
+        "control_token": args.control_token,
+        "cors_origins": _origins(args.cors_origins),
+        "access_log": args.access_log,
+        "max_body_bytes": args.max_body_bytes,
+        "max_json_depth": args.max_json_depth,
+        "max_header_bytes": args.max_header_bytes,
+        "max_headers": args.max_headers,
+        "timeout": args.timeout,
     }
-    settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):
-        return settings.with_(fixtures=None)
-    if args.fixtures is not None:
-        if not args.fixtures.is_dir():
-            raise ValueError(f"--fixtures {args.fixtures}: not a directory")
-        return settings.with_(fixtures=args.fixtures)
-    return settings
+        env = {k: v for k, v in os.environ.items() if k != "BUILDMOCK_FIXTURES"}
+        return Settings.from_env(env, **overrides).with_(fixtures=None)
+    return Settings.from_env(fixtures=args.fixtures, **overrides)
+
+
+def _origins(given: list[str] | None) -> tuple[str, ...] | None:
+    if not given:
+        return None
+    return () if [o.lower() for o in given] == ["none"] else tuple(given)
 
 
 def run(args: argparse.Namespace) -> int:

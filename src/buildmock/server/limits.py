@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
+from buildmock.server.protocol import EXCESS
 
 #: A JSON string (skipped whole) or a bracket; scanning with it touches only the brackets.
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -54,10 +55,11 @@ def json_depth_exceeds(raw: bytes, limit: int) -> bool:
 def header_refusal(scope: Scope, limits: Limits) -> ApiError | None:
     """A 431 if the request has too many headers or too many header bytes."""
     headers = scope.get("headers") or []
-    if len(headers) > limits.max_headers:
+    excess = scope.get(EXCESS)
+    if excess == "count" or len(headers) > limits.max_headers:
         return ApiError(431, f"too many request headers (at most {limits.max_headers})")
     size = sum(len(k) + len(v) + 4 for k, v in headers)
-    if size > limits.max_header_bytes:
+    if excess == "bytes" or size > limits.max_header_bytes:
         return ApiError(431, f"request headers too large (at most {limits.max_header_bytes} bytes)")
     return None
 
@@ -77,6 +79,30 @@ def _has_body(scope: Scope) -> bool:
         (k == b"content-length" and v.strip() not in (b"", b"0")) or k == b"transfer-encoding"
         for k, v in scope.get("headers") or []
     )
+
+
+def _normalised(
+    headers: list[tuple[bytes, bytes]], length: int | None
+) -> list[tuple[bytes, bytes]]:
+    """The headers as both request paths should see them: the media type of ``Content-Type``
+    lowercased (media types are case-insensitive), and, once the body has been read whole
+    (``length``), ``Content-Length`` in place of any ``Transfer-Encoding``."""
+    out: list[tuple[bytes, bytes]] = []
+    for key, value in headers:
+        if key == b"content-type":
+            kind, sep, params = value.partition(b";")
+            value = kind.strip().lower() + sep + params
+        elif length is not None and key in (b"transfer-encoding", b"content-length"):
+            continue
+        out.append((key, value))
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    return out
+
+
+def _shouting(scope: Scope) -> bool:
+    """Whether a ``Content-Type`` has upper-case letters (rare: most requests need no copy)."""
+    return any(k == b"content-type" and v != v.lower() for k, v in scope.get("headers") or [])
 
 
 def _json_like(scope: Scope) -> bool:
@@ -162,6 +188,9 @@ class LimitsLayer:
                             400, f"JSON nested deeper than {limits.max_json_depth} levels"
                         )
                     receive = replay(raw, receive)
+                    scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
+        elif error is None and _shouting(scope):
+            scope = {**scope, "headers": _normalised(scope["headers"], None)}
         if error is not None:
             response = self.render(scope["path"], error)
             # What is left of the body is not read: the connection must not be reused.
