@@ -9,7 +9,6 @@ browser preflight it, and a request whose ``Origin`` is not the mock's own is re
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -18,19 +17,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
+from buildmock.vendors.base import same_token
 
 CONTROL_PREFIX = "/__buildmock"
 #: Header carrying the control credential (``Authorization: Bearer`` works too).
 TOKEN_HEADER = "x-buildmock-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OPEN = frozenset({f"{CONTROL_PREFIX}/health"})
-
-
-def same_secret(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a presented credential with the configured one."""
-    if given is None:
-        return False
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def media_type(value: str) -> str:
@@ -78,7 +71,7 @@ def refusal(scope: Scope, credential: str | None) -> ApiError | None:
         return ApiError(403, "cross-origin requests to the control API are refused")
     if path in _OPEN and method in _SAFE_METHODS:
         return None
-    if credential is not None and not same_secret(_presented(headers), credential):
+    if credential is not None and not same_token(_presented(headers) or "", credential):
         return ApiError(
             401,
             "the control API needs the control token (X-Buildmock-Token or Authorization: Bearer)",
