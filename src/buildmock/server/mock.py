@@ -98,8 +98,9 @@ class BuildMock:
         path = directory / f"{name}.yaml"
         if not path.is_file():
             return
-        context = fixtures.read(path, self.specs[name])
+        context = fixtures.read(path, self.specs[name], self.settings.speed)
         runtime.vendor.load_fixtures(runtime, context)
+        context.finish()
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward and let vendors act on what became due (callbacks)."""
