@@ -22,7 +22,7 @@ from jsonschema.exceptions import best_match
 from openapi_schema_validator import OAS30Validator
 
 #: Values (scalars, mappings, lists, each alias use counted again) a fixture file may expand to.
-MAX_VALUES = 2_000_000
+MAX_VALUES = 1_000_000
 #: The most seconds a fixture's ``age`` (or another duration) may give: ten years.
 MAX_SECONDS = 315_360_000
 #: Longest message of a fixture error (values inside it are cut to fit).
@@ -90,9 +90,11 @@ class FixtureContext:
     speed: float = 1.0
     _entries: dict[str, tuple[str, _Entry]] = field(default_factory=dict, repr=False)
     _known: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _lists: set[str] = field(default_factory=set, repr=False)
 
     def items(self, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """The entries of a top-level list, each with its location (``builds[2]``)."""
+        self._lists.add(key)
         entries = self.data.get(key) or []
         if not isinstance(entries, list):
             raise self.error(key, "must be a list")
@@ -154,7 +156,11 @@ class FixtureContext:
         return value
 
     def finish(self) -> None:
-        """After loading: a field of an entry that nothing read or checked is an error."""
+        """After loading: a top-level key or a field of an entry that nothing read or checked is
+        an error."""
+        for key in self.data:
+            if key not in self._lists:
+                raise self.error(str(key), f"unknown section{_did_you_mean(str(key), self._lists)}")
         by_list: dict[str, set[str]] = {}
         for listed, entry in self._entries.values():
             by_list.setdefault(listed, set()).update(entry.used)
