@@ -93,15 +93,19 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    sock: socket.socket | None = None
     try:
-        app = create_app(settings)
+        # Bound first: a port in use or a bad host is reported before the app is built.
         sock = listen(settings.host, settings.port)
+        warning = exposure_warning(settings)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        app = create_app(settings)
     except (FixtureError, ValueError, OSError) as exc:
+        if sock is not None:
+            sock.close()
         print(f"buildmock: error: {one_line(exc)}", file=sys.stderr)
         return 2
-    warning = exposure_warning(settings)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
     tune_gc()
     # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
