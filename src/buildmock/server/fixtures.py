@@ -124,8 +124,12 @@ class FixtureContext:
                 message = error.message if len(error.message) <= 200 else message
             raise self.error(f"{where}.{path}" if path else where, message)
         schema = self._schema(f"#/components/schemas/{schema_name}")
-        self._undeclared(where, instance, schema, 0)
-        self._cover(where, instance, schema)
+        # Undeclared fields of an entry itself are left unread, for :meth:`finish` to report
+        # with every name the loader knows; deeper ones are reported here.
+        unread = set(self._undeclared(where, instance, schema, 0) if where in self._entries else ())
+        if where not in self._entries:
+            self._undeclared(where, instance, schema, 0)
+        self._cover(where, instance, schema, unread)
 
     def expect(self, where: str, entry: dict[str, Any], key: str, kind: type, default: Any) -> Any:
         """A buildmock-specific fixture field (``outcome``, ``age``…) of the given type.
@@ -211,9 +215,11 @@ class FixtureContext:
             open_ = open_ and part_open
         return declared, open_, extra if isinstance(extra, Mapping) else None
 
-    def _undeclared(self, where: str, instance: Any, schema: Any, depth: int) -> None:
+    def _undeclared(self, where: str, instance: Any, schema: Any, depth: int) -> list[str]:
+        """Undeclared fields of ``instance`` itself (returned at depth 0); deeper ones raise."""
+        found: list[str] = []
         if depth > 32:
-            return
+            return found
         if isinstance(instance, Mapping):
             declared, open_, extra = self._properties(schema)
             for name, value in instance.items():
@@ -221,6 +227,8 @@ class FixtureContext:
                     self._undeclared(f"{where}.{name}", value, declared[name], depth + 1)
                 elif extra is not None:
                     self._undeclared(f"{where}.{name}", value, extra, depth + 1)
+                elif not open_ and depth == 0:
+                    found.append(str(name))
                 elif not open_:
                     hint = _did_you_mean(str(name), set(declared))
                     raise self.error(f"{where}.{name}", f"unknown field{hint}")
@@ -230,8 +238,9 @@ class FixtureContext:
             if items is not None:
                 for index, value in enumerate(instance):
                     self._undeclared(f"{where}[{index}]", value, items, depth + 1)
+        return found
 
-    def _cover(self, where: str, instance: Any, schema: Any) -> None:
+    def _cover(self, where: str, instance: Any, schema: Any, unread: set[str]) -> None:
         """Note the fields a check covered, on the entry they belong to."""
         listed = self._list_of(where)
         declared, _, _ = self._properties(schema)
@@ -240,7 +249,7 @@ class FixtureContext:
         if found is not None:
             known.update(declared)
             if isinstance(instance, Mapping):
-                found[1].used.update(str(k) for k in instance)
+                found[1].used.update(str(k) for k in instance if str(k) not in unread)
             return
         parent, _, name = where.rpartition(".")
         found = self._entries.get(parent)
