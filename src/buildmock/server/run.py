@@ -101,10 +101,12 @@ def serve(settings: Settings) -> int:
         if warning:
             print(warning, file=sys.stderr, flush=True)
         app = create_app(settings)
-    except (FixtureError, ValueError, OSError) as exc:
+    except Exception as exc:  # every start-up failure is one line, not a traceback
         if sock is not None:
             sock.close()
-        print(f"buildmock: error: {one_line(exc)}", file=sys.stderr)
+        known = isinstance(exc, FixtureError | ValueError | OSError)
+        print(f"buildmock: error: {'' if known else type(exc).__name__ + ': '}{one_line(exc)}",
+              file=sys.stderr)  # fmt: skip
         return 2
     tune_gc()
     # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
