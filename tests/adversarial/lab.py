@@ -8,7 +8,6 @@ to a file the probes can read, and is stopped when the lab closes.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,18 +17,13 @@ from pathlib import Path
 
 import httpx
 
+from tests.cli.test_serve import free_port
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: The token the shared servers pin (``--token``).
 TOKEN = "S3cret-token"
 CONTROL = {"X-Buildmock-Token": TOKEN, "Authorization": f"Bearer {TOKEN}"}
 JSON = {"Content-Type": "application/json"}
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (127.0.0.1)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -10,6 +10,14 @@ from typing import Any
 from buildmock.server.run import serve
 from buildmock.settings import Settings
 
+#: The integer input limits and what happens past them (defaults: ``Settings``).
+_LIMITS = {
+    "--max-body-bytes": "larger bodies are 413 (default 1048576)",
+    "--max-json-depth": "deeper JSON bodies are 400 (default 64)",
+    "--max-header-bytes": "larger request line + headers are 431 (default 16384)",
+    "--max-headers": "more headers are 431 (default 100)",
+}
+
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Register ``serve`` and its options (each also readable from ``BUILDMOCK_<NAME>``)."""
@@ -86,21 +94,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default=None,
         help="log one line per request on stderr, credentials redacted (default off)",
     )
-    p.add_argument(
-        "--max-body-bytes", type=int, metavar="N", help="larger bodies are 413 (default 1048576)"
-    )
-    p.add_argument(
-        "--max-json-depth", type=int, metavar="N", help="deeper JSON bodies are 400 (default 64)"
-    )
-    p.add_argument(
-        "--max-header-bytes",
-        type=int,
-        metavar="N",
-        help="larger request line + headers are 431 (default 16384)",
-    )
-    p.add_argument(
-        "--max-headers", type=int, metavar="N", help="more headers are 431 (default 100)"
-    )
+    for flag, what in _LIMITS.items():
+        p.add_argument(flag, type=int, metavar="N", help=what)
     p.add_argument(
         "--timeout",
         type=float,
