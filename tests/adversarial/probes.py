@@ -275,32 +275,39 @@ def many_headers(lab: Lab) -> Outcome:
     return r.status_code == 431, f"2 000 headers: {brief(r, 45)}"
 
 
-def slow_headers(lab: Lab) -> Outcome:
+def slow_clients(lab: Lab) -> Outcome:
     server = token_server(lab)
+    headers_only = b"GET /__buildmock/health HTTP/1.1\r\nHost: x\r\n"
+    with_body = (b"POST /stainless/v0/builds HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 100000\r\n\r\n{")  # fmt: skip
     clients = []
-    for _ in range(20):
+    for opening in [headers_only] * 10 + [with_body] * 10:
         s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        s.sendall(b"GET /__buildmock/health HTTP/1.1\r\nHost: x\r\n")
+        s.sendall(opening)
         clients.append(s)
-    closed = 0
+    cut = [0, 0]
     deadline = time.monotonic() + 3.0
-    alive = list(clients)
+    alive = list(enumerate(clients))
     while time.monotonic() < deadline and alive:
         time.sleep(0.25)
-        for s in list(alive):
+        for entry in list(alive):
+            index, s = entry
             try:
-                s.sendall(b"X-Trickle: 1\r\n")
+                s.sendall(b"X-Trickle: 1\r\n" if index < 10 else b" ")
                 s.settimeout(0.01)
                 if s.recv(1) == b"":
                     raise ConnectionError
             except (TimeoutError, BlockingIOError):
                 continue
             except OSError:
-                alive.remove(s)
-                closed += 1
+                alive.remove(entry)
+                cut[index >= 10] += 1
     for s in clients:
         s.close()
-    return closed == len(clients), f"20 clients trickling headers for 3 s: {closed} cut off"
+    return cut == [
+        10,
+        10,
+    ], f"trickling for 3 s: {cut[0]}/10 header senders, {cut[1]}/10 body senders cut off"
 
 
 # -- fixtures ------------------------------------------------------------------------------------
@@ -503,7 +510,7 @@ CASES: dict[str, Case] = {
     "body-size": Case("limits", "huge body", big_body),
     "header-size": Case("limits", "huge header", big_headers),
     "header-count": Case("limits", "2 000 headers", many_headers),
-    "slow-clients": Case("limits", "clients trickling headers", slow_headers),
+    "slow-clients": Case("limits", "clients trickling headers or a body", slow_clients),
     "fixture-misspelt": Case("fixtures", "misspelt field (brnach:)", misspelt_field),
     "fixture-age-text": Case("fixtures", "age: yesterday", age_not_a_number),
     "fixture-alias-bomb": Case("fixtures", "YAML alias bomb", alias_bomb),

@@ -25,7 +25,6 @@ def limits_of(settings: Settings) -> Limits:
         max_json_depth=settings.max_json_depth,
         max_header_bytes=settings.max_header_bytes,
         max_headers=settings.max_headers,
-        timeout=settings.timeout,
     )
 
 

@@ -1,15 +1,15 @@
 """Input limits, enforced before anything parses a request: header count and size (431), body size
-(413), JSON nesting depth (400), and how long a client may take to send its body (408).
+(413) and JSON nesting depth (400).
 
 An ASGI layer; a refusal is rendered in the vendor's error shape by the shared renderer. The body is
 read here in full (it is at most ``max_body_bytes``) and replayed to the app, so every request path
 behind this layer sees one complete body whatever the transfer encoding (``Content-Length`` or
-chunked). The header timeout lives with the server protocol (``server/protocol.py``).
+chunked). How long a client may take to send headers and body is the server protocol's business
+(``server/protocol.py``): it closes the connection, which ends any wait here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +32,6 @@ class Limits:
     max_json_depth: int
     max_header_bytes: int
     max_headers: int
-    timeout: float
 
 
 def json_depth_exceeds(raw: bytes, limit: int) -> bool:
@@ -52,33 +51,42 @@ def json_depth_exceeds(raw: bytes, limit: int) -> bool:
     return False
 
 
-def header_refusal(scope: Scope, limits: Limits) -> ApiError | None:
+@dataclass
+class _Seen:
+    """What one pass over a request's headers found."""
+
+    count: int = 0
+    size: int = 0
+    length: int | None = None  # Content-Length, if given and a number
+    chunked: bool = False  # Transfer-Encoding given
+    content_type: bytes | None = None
+    shouting: bool = False  # a Content-Type with upper-case letters
+
+
+def _scan(headers: list[tuple[bytes, bytes]]) -> _Seen:
+    seen = _Seen(count=len(headers))
+    size = 0
+    for key, value in headers:
+        size += len(key) + len(value) + 4
+        if key == b"content-length":
+            seen.length = int(value) if value.strip().isdigit() else None
+        elif key == b"content-type":
+            seen.content_type = value
+            seen.shouting = seen.shouting or value != value.lower()
+        elif key == b"transfer-encoding":
+            seen.chunked = True
+    seen.size = size
+    return seen
+
+
+def header_refusal(scope: Scope, seen: _Seen, limits: Limits) -> ApiError | None:
     """A 431 if the request has too many headers or too many header bytes."""
-    headers = scope.get("headers") or []
     excess = scope.get(EXCESS)
-    if excess == "count" or len(headers) > limits.max_headers:
+    if excess == "count" or seen.count > limits.max_headers:
         return ApiError(431, f"too many request headers (at most {limits.max_headers})")
-    size = sum(len(k) + len(v) + 4 for k, v in headers)
-    if excess == "bytes" or size > limits.max_header_bytes:
+    if excess == "bytes" or seen.size > limits.max_header_bytes:
         return ApiError(431, f"request headers too large (at most {limits.max_header_bytes} bytes)")
     return None
-
-
-def _declared_length(scope: Scope) -> int | None:
-    for key, value in scope.get("headers") or []:
-        if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-def _has_body(scope: Scope) -> bool:
-    return any(
-        (k == b"content-length" and v.strip() not in (b"", b"0")) or k == b"transfer-encoding"
-        for k, v in scope.get("headers") or []
-    )
 
 
 def _normalised(
@@ -100,17 +108,6 @@ def _normalised(
     return out
 
 
-def _shouting(scope: Scope) -> bool:
-    """Whether a ``Content-Type`` has upper-case letters (rare: most requests need no copy)."""
-    return any(k == b"content-type" and v != v.lower() for k, v in scope.get("headers") or [])
-
-
-def _json_like(scope: Scope) -> bool:
-    """JSON or no declared type (which the request paths read as the operation's JSON)."""
-    types = [v for k, v in scope.get("headers") or [] if k == b"content-type"]
-    return not types or any(b"json" in v.lower() for v in types)
-
-
 class _TooLarge(Exception):
     pass
 
@@ -119,23 +116,22 @@ class _Disconnected(Exception):
     pass
 
 
-async def read_body(receive: Receive, limit: int, timeout: float) -> bytes:
-    """The whole body; :class:`_TooLarge` past ``limit`` bytes, ``TimeoutError`` if the client
-    takes longer than ``timeout`` seconds in all, :class:`_Disconnected` if it leaves."""
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body; :class:`_TooLarge` past ``limit`` bytes, :class:`_Disconnected` if the
+    client leaves (or is cut off by a deadline)."""
     chunks: list[bytes] = []
     size = 0
-    async with asyncio.timeout(timeout):
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                raise _Disconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def replay(raw: bytes, receive: Receive) -> Receive:
@@ -168,28 +164,29 @@ class LimitsLayer:
             await self.app(scope, receive, send)
             return
         limits = self.limits
-        error = header_refusal(scope, limits)
-        if error is None and _has_body(scope):
-            declared = _declared_length(scope)
-            if declared is not None and declared > limits.max_body_bytes:
+        seen = _scan(scope["headers"])
+        error = header_refusal(scope, seen, limits)
+        if error is None and (seen.chunked or seen.length):
+            if seen.length is not None and seen.length > limits.max_body_bytes:
                 error = self._too_large()
             else:
                 try:
-                    raw = await read_body(receive, limits.max_body_bytes, limits.timeout)
+                    raw = await read_body(receive, limits.max_body_bytes)
                 except _Disconnected:
                     return
                 except _TooLarge:
                     error = self._too_large()
-                except TimeoutError:
-                    error = ApiError(408, f"request body not received within {limits.timeout:g} s")
                 else:
-                    if _json_like(scope) and json_depth_exceeds(raw, limits.max_json_depth):
+                    # No Content-Type is read as the operation's JSON by both request paths.
+                    json = seen.content_type is None or b"json" in seen.content_type.lower()
+                    if json_depth_exceeds(raw, limits.max_json_depth) and json:
                         error = ApiError(
                             400, f"JSON nested deeper than {limits.max_json_depth} levels"
                         )
                     receive = replay(raw, receive)
-                    scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
-        elif error is None and _shouting(scope):
+                    if seen.chunked or seen.length != len(raw) or seen.shouting:
+                        scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
+        elif error is None and seen.shouting:
             scope = {**scope, "headers": _normalised(scope["headers"], None)}
         if error is not None:
             response = self.render(scope["path"], error)

@@ -1,8 +1,9 @@
 """uvicorn's HTTP protocols with the limits only a protocol can enforce.
 
-- **Header timeout**: a client must finish sending a request's line and headers within ``timeout``
-  seconds of starting it (or of connecting); otherwise the connection is closed. uvicorn has no such
-  timeout, so a client trickling header bytes held its connection (and memory) forever.
+- **Timeouts**: a client must finish sending a request's line and headers within ``timeout`` seconds
+  of starting it (or of connecting), and then its body within another ``timeout`` seconds; otherwise
+  the connection is closed. uvicorn has neither, so a client trickling bytes held its connection (and
+  memory) forever.
 - **Header memory** (httptools): past ``max_headers`` headers or ``max_header_bytes`` bytes of
   request line and headers, the rest are not kept; the request is marked (:data:`EXCESS`) and the
   limits layer answers it 431 in the vendor's shape. (h11 bounds the same bytes itself.)
@@ -20,8 +21,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 EXCESS = "buildmock.header_excess"
 
 
-class _HeaderDeadline:
-    """Mixin: close a connection whose request headers take longer than ``header_timeout``."""
+class _Deadlines:
+    """Mixin: close a connection whose request headers, or then whose body, take longer than
+    ``header_timeout`` seconds each."""
 
     header_timeout: float = 10.0
     cycle: Any
@@ -29,11 +31,12 @@ class _HeaderDeadline:
     loop: asyncio.AbstractEventLoop
     _deadline: asyncio.TimerHandle | None = None
     _waiting_for: Any = None
+    _for_body = False
 
-    def _arm(self) -> None:
-        if self._deadline is None:
-            self._waiting_for = self.cycle
-            self._deadline = self.loop.call_later(self.header_timeout, self._expired)
+    def _arm(self, cycle: Any, for_body: bool) -> None:
+        self._disarm()
+        self._waiting_for, self._for_body = cycle, for_body
+        self._deadline = self.loop.call_later(self.header_timeout, self._expired)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -42,21 +45,32 @@ class _HeaderDeadline:
 
     def _expired(self) -> None:
         self._deadline = None
-        if self.cycle is self._waiting_for:
+        cycle = self.cycle
+        if cycle is not self._waiting_for:
+            return
+        if not self._for_body or (cycle.more_body and not cycle.response_complete):
             self.transport.close()
 
     def connection_made(self, transport: Any) -> None:
         """Start the clock for the first request's headers."""
         super().connection_made(transport)  # type: ignore[misc]
-        self._arm()
+        self._arm(self.cycle, for_body=False)
 
     def data_received(self, data: bytes) -> None:
-        """Feed the parser; the deadline runs from the first byte of each request to its headers."""
-        idle = self.cycle is None or self.cycle.response_complete
-        if idle:
-            self._arm()
+        """Feed the parser; a deadline runs from a request's first byte to the end of its headers,
+        and another from there to the end of its body."""
+        if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+            self._arm(self.cycle, for_body=False)
         super().data_received(data)  # type: ignore[misc]
-        if self.cycle is not self._waiting_for:
+        cycle = self.cycle
+        if self._deadline is None or cycle is None:
+            return
+        if cycle is not self._waiting_for:  # its headers are complete
+            if cycle.more_body and not cycle.response_complete:
+                self._arm(cycle, for_body=True)
+            else:
+                self._disarm()
+        elif self._for_body and (not cycle.more_body or cycle.response_complete):
             self._disarm()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -65,8 +79,8 @@ class _HeaderDeadline:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class GuardedHttpTools(_HeaderDeadline, HttpToolsProtocol):
-    """httptools with a header deadline and bounded header memory."""
+class GuardedHttpTools(_Deadlines, HttpToolsProtocol):
+    """httptools with the header and body deadlines and bounded header memory."""
 
     max_headers: int = 100
     max_header_bytes: int = 16_384
@@ -105,8 +119,8 @@ class GuardedHttpTools(_HeaderDeadline, HttpToolsProtocol):
         super().on_headers_complete()
 
 
-class GuardedH11(_HeaderDeadline, H11Protocol):
-    """h11 with a header deadline (h11 bounds header bytes itself)."""
+class GuardedH11(_Deadlines, H11Protocol):
+    """h11 with the header and body deadlines (h11 bounds header bytes itself)."""
 
 
 def protocol(
