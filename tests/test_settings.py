@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildmock.settings import Settings
+from buildmock.settings import Settings, unknown_variables
 
 
 def test_defaults_match_the_documented_ones() -> None:
@@ -89,3 +89,10 @@ def test_no_fixtures_variable_and_new_settings(tmp_path: Path) -> None:
     assert Settings(token="t").control_credential == "t"
     # An explicit option wins, and a variable it replaces is not even parsed.
     assert Settings.from_env({"BUILDMOCK_PORT": "abc"}, port=9000).port == 9000
+
+
+def test_unknown_variables_are_named_with_the_closest() -> None:
+    warnings = unknown_variables({"BUILDMOCK_TOKNE": "x", "BUILDMOCK_PORT": "1", "BUILDMOCK_TEST_SEED": "3",
+                                  "BUILDMOCK_NO_FIXTURES": "1", "OTHER": "y"})  # fmt: skip
+    assert warnings == ["BUILDMOCK_TOKNE is not a buildmock setting and is ignored; "
+                        "did you mean BUILDMOCK_TOKEN?"]  # fmt: skip

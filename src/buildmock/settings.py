@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -100,6 +101,26 @@ class Settings:
                 raise ValueError(f"BUILDMOCK_NO_FIXTURES={_excerpt(raw_off)}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+#: ``BUILDMOCK_*`` variables that are not fields but are read (``BUILDMOCK_TEST_*`` belong to the tests).
+OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES", "BUILDMOCK_VELA_NON_ADMIN_TOKENS"})
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``BUILDMOCK_*`` variable that nothing reads (a typo), with the closest."""
+    env = os.environ if env is None else env
+    known = {f"BUILDMOCK_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"}
+    known |= OTHER_VARIABLES
+    warnings = []
+    for name in sorted(env):
+        if name.startswith("BUILDMOCK_") and name not in known:
+            if name.startswith("BUILDMOCK_TEST_"):
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(f"{name} is not a buildmock setting and is ignored{hint}")
+    return warnings
 
 
 def _excerpt(raw: str, limit: int = 40) -> str:
@@ -208,6 +229,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "speed": _within(*SPEED_RANGE),
     "log_level": _one_of("debug", "info", "warning", "error"),
     "fixtures": _directory,
+    "specs": _directory,
     "token": _token,
     "control_token": _token,
     "cors_origins": _origins,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from buildmock.server.run import serve
-from buildmock.settings import Settings
+from buildmock.settings import Settings, unknown_variables
 
 #: The integer input limits and what happens past them (defaults: ``Settings``).
 _LIMITS = {
@@ -149,4 +150,7 @@ def _origins(given: list[str] | None) -> tuple[str, ...] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until it is stopped."""
-    return serve(settings_from(args))
+    settings = settings_from(args)
+    for warning in unknown_variables():
+        print(f"buildmock: warning: {warning}", file=sys.stderr)
+    return serve(settings)

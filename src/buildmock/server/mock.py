@@ -32,7 +32,8 @@ class BuildMock:
             unknown = sorted(set(settings.apis) - set(names))
             if unknown:
                 raise ValueError(
-                    f"unknown --api {', '.join(unknown)}; available: {', '.join(names) or 'none'}"
+                    f"unknown --api (BUILDMOCK_APIS) {', '.join(unknown)}; "
+                    f"available: {', '.join(names) or 'none'}"
                 )
             names = [n for n in names if n in settings.apis]
         self.specs: dict[str, dict[str, Any]] = {
