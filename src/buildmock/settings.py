@@ -90,7 +90,8 @@ class Settings:
             except ValueError as exc:
                 problem = str(exc)
             if problem:
-                raise ValueError(f"{variable}={_excerpt(raw)}: {problem}")
+                flag = f"--{f.name.replace('_', '-')}"
+                raise ValueError(f"{variable}={_excerpt(raw)} ({flag}): {problem}")
             values[f.name] = value
         raw_off = env.get("BUILDMOCK_NO_FIXTURES")
         if raw_off is not None:
