@@ -8,6 +8,7 @@ to a file the probes can read, and is stopped when the lab closes.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,8 @@ class Lab:
         return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
     def close(self) -> None:
-        """Stop every server."""
+        """Stop every server and remove the lab's files."""
         for server in self.servers.values():
             server.stop()
         self.servers.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
