@@ -13,6 +13,9 @@ from buildmock.settings import Settings
 from tests.cases import CASES, VendorCase
 from tests.cases.base import TOKEN
 
+#: The headers a control API request needs in the apps :func:`make_app` builds.
+CONTROL = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
 
 def make_app(api: str | None = None, **overrides: Any) -> BuildMockApp:
     """An in-process mock with a manual clock and the test token unless told otherwise."""
@@ -44,5 +47,5 @@ def client(case: VendorCase) -> Iterator[TestClient]:
 
 def advance(client: TestClient, seconds: float) -> None:
     """Move the mock's manual clock through the control API."""
-    response = client.post("/__buildmock/clock/advance", json={"seconds": seconds})
+    response = client.post("/__buildmock/clock/advance", json={"seconds": seconds}, headers=CONTROL)
     assert response.status_code == 200, response.text

@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.cases import CASES, VendorCase
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL, advance, make_app
 
 
 def test_create_then_get_and_list_see_it(client: TestClient, case: VendorCase) -> None:
@@ -140,17 +140,28 @@ def test_wrong_content_type_is_400(name: str) -> None:
 
 def test_reset_returns_to_initial_state(client: TestClient, case: VendorCase) -> None:
     case.create(client, case.headers, None)
-    before = client.get("/__buildmock/state").json()["vendors"][case.name].get(case.kind, 0)
+    before = (
+        client.get("/__buildmock/state", headers=CONTROL)
+        .json()["vendors"][case.name]
+        .get(case.kind, 0)
+    )
     assert before >= 1
-    client.post("/__buildmock/reset")
-    after = client.get("/__buildmock/state").json()["vendors"][case.name].get(case.kind, 0)
+    client.post("/__buildmock/reset", headers=CONTROL)
+    after = (
+        client.get("/__buildmock/state", headers=CONTROL)
+        .json()["vendors"][case.name]
+        .get(case.kind, 0)
+    )
     assert after == before - 1
 
 
 def test_store_evicts_oldest_at_cap(case: VendorCase) -> None:
     with TestClient(make_app(case.name, cap=3)) as c:
         builds = [case.create(c, case.headers, None).json() for _ in range(5)]
-        assert c.get("/__buildmock/state").json()["vendors"][case.name][case.kind] <= 3
+        assert (
+            c.get("/__buildmock/state", headers=CONTROL).json()["vendors"][case.name][case.kind]
+            <= 3
+        )
         assert c.get(case.get_path(builds[0]), headers=case.headers).status_code == 404
         assert c.get(case.get_path(builds[-1]), headers=case.headers).status_code == 200
 

@@ -4,14 +4,18 @@ This is the only background activity in buildmock, and it never changes state: a
 dispatcher when a record will finish (``schedule``); when that time comes (``tick`` under any clock, and
 a timer thread under the real clock) the record is rendered and queued, and a worker thread delivers it
 with httpx. Only hosts on an allow-list are contacted (loopback by default, widened by
-``--callback-allow``); the check happens before any connection. A delivery is tried at most
-``attempts`` times with a timeout; every outcome is logged and kept for the control API.
+``--callback-allow``): the name is checked, then resolved, every address it resolves to is checked,
+and the connection goes to the checked address (the name is kept for ``Host`` and TLS), so a name
+cannot be re-resolved somewhere else in between; the mock's own listening port is never a target.
+A delivery is tried at most ``attempts`` times with a timeout; every outcome is logged and kept for
+the control API.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import threading
 import time
 from collections import OrderedDict, deque
@@ -73,6 +77,85 @@ def refusal(url: str, extra: Iterable[str] = ()) -> str | None:
     return None
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a checked callback goes: the URL with the host replaced by a checked address,
+    and the original host for ``Host`` and TLS."""
+
+    url: str
+    host_header: str
+    server_name: str
+
+
+def _networks(extra: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    found = []
+    for entry in extra:
+        try:
+            found.append(ipaddress.ip_network(normalise_host(entry), strict=False))
+        except ValueError:
+            continue
+    return found
+
+
+def _resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal is itself)."""
+    name = normalise_host(host)
+    try:
+        return [ipaddress.ip_address(name)]
+    except ValueError:
+        pass
+    infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    return list(
+        dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
+    )
+
+
+def _is_own(address: Address, port: int, own: tuple[str, int] | None) -> bool:
+    """Whether ``address:port`` may be the mock's own listening socket."""
+    if own is None or port != own[1]:
+        return False
+    if address.is_loopback or address.is_unspecified:
+        return True
+    try:
+        bound = ipaddress.ip_address(normalise_host(own[0]))
+    except ValueError:
+        return False
+    return bound.is_unspecified or bound == address
+
+
+def pinned_target(
+    url: str, extra: Iterable[str] = (), own: tuple[str, int] | None = None
+) -> Target | str:
+    """Resolve an allowed callback URL and check every address; the :class:`Target` to connect
+    to, or why not (the name does not resolve, an address is not allowed, it is the mock itself).
+
+    Loopback names must resolve to loopback addresses only; a name listed in ``--callback-allow``
+    may resolve anywhere; an address must be loopback or inside a listed network otherwise.
+    """
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    name = normalise_host(parsed.host)
+    named = any(normalise_host(e) == name for e in extra) and not is_loopback_host(name)
+    try:
+        addresses = _resolve(parsed.host, port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        return f"host {parsed.host} does not resolve: {getattr(exc, 'strerror', None) or exc}"
+    if not addresses:
+        return f"host {parsed.host} does not resolve"
+    networks = _networks(extra)
+    for address in addresses:
+        if _is_own(address, port, own):
+            return f"{address} port {port} is the mock itself"
+        if not (named or address.is_loopback or any(address in n for n in networks)):
+            return f"host {parsed.host} resolves to {address}, which is not on the allow-list"
+    chosen = addresses[0]
+    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    return Target(str(parsed.copy_with(host=str(chosen))), host_header, parsed.host)
+
+
 @dataclass
 class _Pending:
     key: str
@@ -107,6 +190,7 @@ class CallbackDispatcher:
         attempts: int = 2,
         history: int = 100,
         transport: httpx.BaseTransport | None = None,
+        own: tuple[str, int] | None = None,
     ) -> None:
         self._now = now
         self._render = render
@@ -116,6 +200,8 @@ class CallbackDispatcher:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self._transport = transport
+        #: The mock's own ``(host, port)``: never called back.
+        self.own = own
         self._cond = threading.Condition()
         self._pending: dict[str, _Pending] = {}
         self._ready: deque[_Ready] = deque()
@@ -279,8 +365,9 @@ class CallbackDispatcher:
 
     def _deliver(self, item: _Ready) -> None:
         reason = refusal(item.url, self.allow)
-        if reason is not None:
-            self._record(item.key, item.url, "refused", reason, 0)
+        target = pinned_target(item.url, self.allow, self.own) if reason is None else reason
+        if isinstance(target, str):
+            self._record(item.key, item.url, "refused", target, 0)
             return
         content = orjson.dumps(item.body)
         detail = ""
@@ -294,7 +381,10 @@ class CallbackDispatcher:
                     return
                 try:
                     response = client.post(
-                        item.url, content=content, headers={"Content-Type": "application/json"}
+                        target.url,
+                        content=content,
+                        headers={"Content-Type": "application/json", "Host": target.host_header},
+                        extensions={"sni_hostname": target.server_name},
                     )
                 except httpx.HTTPError as exc:
                     detail, status = f"{type(exc).__name__}: {exc}", None

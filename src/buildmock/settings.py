@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,11 @@ def _data_dir(name: str) -> Path:
 
 SPECS_DIR = _data_dir("specs")
 FIXTURES_DIR = _data_dir("fixtures")
+
+#: Origins a browser page may call the vendor APIs from by default: local development servers.
+DEFAULT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*")
+#: ``--speed`` bounds: beyond them a lifecycle would be shorter than a request or last centuries.
+SPEED_RANGE = (0.001, 1_000_000.0)
 
 
 @dataclass(frozen=True)
@@ -44,52 +51,199 @@ class Settings:
     journal: int = 5000
     scenarios: Path | None = None
     state: Path | None = None
+    control_token: str | None = None
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    access_log: bool = False
+    max_body_bytes: int = 1_048_576
+    max_json_depth: int = 64
+    max_header_bytes: int = 16_384
+    max_headers: int = 100
+    timeout: float = 10.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.clock not in ("real", "manual"):
-            raise ValueError(f"--clock must be 'real' or 'manual', not {self.clock!r}")
-        if self.speed <= 0:
-            raise ValueError("--speed must be positive")
-        if self.cap < 1:
-            raise ValueError("--cap must be at least 1")
-        if self.cocktail_errors not in ("http", "vendor"):
-            raise ValueError(
-                f"--cocktail-errors must be 'http' or 'vendor', not {self.cocktail_errors!r}"
-            )
-        if not 0 <= self.journal <= 1_000_000:
-            raise ValueError("--journal must be between 0 (off) and 1000000")
-        if not 0 < self.port < 65536:
-            raise ValueError("--port must be between 1 and 65535")
+        for name, check in _CHECKS.items():
+            problem = check(getattr(self, name))
+            if problem:
+                raise ValueError(f"--{name.replace('_', '-')} {problem}")
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
+    @property
+    def control_credential(self) -> str | None:
+        """The credential the control API requires: ``--control-token``, else ``--token``."""
+        return self.control_token if self.control_token is not None else self.token
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then ``BUILDMOCK_<FIELD>`` variables, then explicit ``overrides`` (not None)."""
+        """Defaults, then ``BUILDMOCK_<FIELD>`` variables, then explicit ``overrides`` (not None).
+
+        A variable is checked as its option is; the error names the variable.
+        """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(f"BUILDMOCK_{f.name.upper()}")
-            if raw is not None and f.name != "extra":
-                values[f.name] = _parse(f.name, raw)
+            variable = f"BUILDMOCK_{f.name.upper()}"
+            raw = env.get(variable)
+            if raw is None or f.name == "extra" or overrides.get(f.name) is not None:
+                continue
+            try:
+                value = _parse(f.name, raw)
+                problem = _CHECKS[f.name](value) if f.name in _CHECKS else None
+            except ValueError as exc:
+                problem = str(exc)
+            if problem:
+                flag = f"--{f.name.replace('_', '-')}"
+                raise ValueError(f"{variable}={_excerpt(raw)} ({flag}): {problem}")
+            values[f.name] = value
+        raw_off = env.get("BUILDMOCK_NO_FIXTURES")
+        if raw_off is not None:
+            try:
+                if _boolean(raw_off):
+                    values["fixtures"] = None
+            except ValueError as exc:
+                raise ValueError(f"BUILDMOCK_NO_FIXTURES={_excerpt(raw_off)}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
+#: ``BUILDMOCK_*`` variables that are not fields but are read (``BUILDMOCK_TEST_*`` belong to the tests).
+OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES", "BUILDMOCK_VELA_NON_ADMIN_TOKENS"})
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``BUILDMOCK_*`` variable that nothing reads (a typo), with the closest."""
+    env = os.environ if env is None else env
+    known = {f"BUILDMOCK_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"}
+    known |= OTHER_VARIABLES
+    warnings = []
+    for name in sorted(env):
+        if name.startswith("BUILDMOCK_") and name not in known:
+            if name.startswith("BUILDMOCK_TEST_"):
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(f"{name} is not a buildmock setting and is ignored{hint}")
+    return warnings
+
+
+def _excerpt(raw: str, limit: int = 40) -> str:
+    """A value as quoted in an error: repr, cut short."""
+    text = repr(raw)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected one of 1, 0, true, false, yes, no, on, off")
+
+
+def _integer(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("not an integer") from None
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ValueError("not a number") from None
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
+
+
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed", "cap", "journal"):
-        return int(raw)
-    if name == "speed":
-        return float(raw)
-    if name in ("apis", "callback_allow"):
-        return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
+    if name in ("port", "seed", "cap", "journal", "max_body_bytes", "max_json_depth",
+                "max_header_bytes", "max_headers"):  # fmt: skip
+        return _integer(raw)
+    if name in ("speed", "timeout"):
+        return _number(raw)
+    if name in ("apis", "callback_allow", "cors_origins"):
+        return _names(raw)
     if name in ("fixtures", "specs", "scenarios", "state"):
         return Path(raw) if raw.strip().lower() not in ("", "none", "off") else None
-    if name == "fast_path":
-        return raw.strip().lower() not in ("0", "false", "no", "off", "")
-    if name == "token":
+    if name in ("fast_path", "access_log"):
+        return _boolean(raw)
+    if name in ("token", "control_token"):
         return raw or None
     return raw
+
+
+def _at_least(low: int, high: int | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be an integer"
+        if value < low or (high is not None and value > high):
+            return f"must be between {low} and {high}" if high else f"must be at least {low}"
+        return None
+
+    return check
+
+
+def _within(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        if not math.isfinite(value) or not low <= value <= high:
+            return f"must be a finite number between {low:g} and {high:g}"
+        return None
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _directory(value: Any) -> str | None:
+    if value is not None and not Path(value).is_dir():
+        return f"{value}: not a directory"
+    return None
+
+
+def _token(value: Any) -> str | None:
+    if value is not None and (not value.strip() or any(c.isspace() for c in value)):
+        return "must be non-empty and contain no whitespace"
+    return None
+
+
+def _origins(value: Any) -> str | None:
+    for origin in value:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            return f"{origin!r} is not '*' or an http(s) origin"
+    return None
+
+
+#: Field -> check (None if fine, else what is wrong); used for options and variables alike.
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "port": _at_least(1, 65535),
+    "cap": _at_least(1),
+    "clock": _one_of("real", "manual"),
+    "speed": _within(*SPEED_RANGE),
+    "log_level": _one_of("debug", "info", "warning", "error"),
+    "fixtures": _directory,
+    "specs": _directory,
+    "token": _token,
+    "control_token": _token,
+    "cors_origins": _origins,
+    "max_body_bytes": _at_least(1),
+    "max_json_depth": _at_least(1, 10_000),
+    "max_header_bytes": _at_least(1024),
+    "max_headers": _at_least(8),
+    "timeout": _within(0.1, 3600.0),
+    "cocktail_errors": _one_of("http", "vendor"),
+    "journal": _at_least(0, 1_000_000),
+}

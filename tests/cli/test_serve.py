@@ -40,7 +40,8 @@ def test_two_processes_same_seed_byte_identical() -> None:
 
 def test_banner_lists_every_api_and_env_vars_apply() -> None:
     with serving(env={"BUILDMOCK_CLOCK": "manual", "BUILDMOCK_TOKEN": "sesame"}) as (base, process):
-        state = httpx.get(f"{base}/__buildmock/state").json()
+        state = httpx.get(f"{base}/__buildmock/state", headers={"X-Buildmock-Token": "sesame"})
+        state = state.json()
         assert state["clock"]["mode"] == "manual"
         assert httpx.get(f"{base}/stainless/v0/builds?project=a", headers=H).status_code == 401
         ok = httpx.get(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from buildmock.core.clock import MANUAL_EPOCH, ManualClock, RealClock, make_clock
+from buildmock.core.clock import MANUAL_EPOCH, MAX_TIME, ManualClock, RealClock, make_clock
 
 
 def test_manual_clock_stands_still_until_advanced() -> None:
@@ -35,3 +35,21 @@ def test_make_clock_by_name() -> None:
     assert isinstance(make_clock("real"), RealClock)
     with pytest.raises(ValueError):
         make_clock("sundial")
+
+
+@pytest.mark.parametrize("clock_type", [ManualClock, RealClock])
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 1e12])
+def test_clocks_refuse_what_they_cannot_represent(clock_type: type, seconds: float) -> None:
+    clock = clock_type()
+    before = clock.now()
+    with pytest.raises(ValueError):
+        clock.advance(seconds)
+    assert abs(clock.now() - before) < 5  # nothing moved (the real clock only by wall time)
+
+
+def test_clock_stops_short_of_max_time() -> None:
+    clock = ManualClock(MAX_TIME - 10)
+    assert clock.advance(10) == MAX_TIME
+    with pytest.raises(ValueError, match="3000-01-01"):
+        clock.advance(0.5)
+    assert clock.now() == MAX_TIME

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from buildmock import callbacks
 from buildmock.settings import FIXTURES_DIR
 from tests.cases.cocktail import GATEWAY
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL, advance, make_app
 
 H = GATEWAY
 BASE = "/cocktail/v1/build/run"
@@ -322,7 +322,7 @@ def _dispatcher(c: TestClient) -> callbacks.CallbackDispatcher:
 
 
 def _callbacks_state(c: TestClient) -> dict[str, Any]:
-    return c.get("/__buildmock/state").json()["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
+    return c.get("/__buildmock/state", headers=CONTROL).json()["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
 
 
 def test_one_callback_per_finished_run_under_manual_clock(
@@ -444,7 +444,7 @@ def test_failed_callback_is_tried_twice_and_recorded(client: TestClient) -> None
 def test_reset_replaces_the_dispatcher(client: TestClient, receiver: Receiver) -> None:
     run(client, callbackUrl=receiver.url())
     old = _dispatcher(client)
-    client.post("/__buildmock/reset")
+    client.post("/__buildmock/reset", headers=CONTROL)
     assert _dispatcher(client) is not old
     advance(client, 600)
     assert _dispatcher(client).wait_idle()

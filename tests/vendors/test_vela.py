@@ -193,9 +193,16 @@ def test_non_admin_tokens_get_vela_401(monkeypatch: pytest.MonkeyPatch) -> None:
         assert c.put("/vela/api/v1/admin/build", json=build, headers=H).status_code == 200
 
 
-def test_non_admin_token_is_valid_even_with_a_pinned_token() -> None:
+def test_pinned_token_binds_vela_but_listed_non_admin_tokens_stay_valid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BUILDMOCK_VELA_NON_ADMIN_TOKENS", "bob-token")
     with TestClient(make_app("vela")) as c:
-        user = {"Authorization": "Bearer vela-user"}
+        # --token binds every caller: the built-in non-admin token is no longer accepted.
+        assert c.get(f"{REPO}/builds", headers={"Authorization": "Bearer vela-user"}).json() == {
+            "error": "invalid token"
+        }
+        user = {"Authorization": "Bearer bob-token"}
         assert c.get(f"{REPO}/builds", headers=user).status_code == 200
         assert c.get("/vela/api/v1/admin/builds/queue", headers=user).status_code == 401
         assert c.get(f"{REPO}/builds", headers={"Authorization": "Bearer other"}).json() == {

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from buildmock.server.run import serve
-from buildmock.settings import Settings
+from buildmock.settings import Settings, unknown_variables
+
+#: The integer input limits and what happens past them (defaults: ``Settings``).
+_LIMITS = {
+    "--max-body-bytes": "larger bodies are 413 (default 1048576)",
+    "--max-json-depth": "deeper JSON bodies are 400 (default 64)",
+    "--max-header-bytes": "larger request line + headers are 431 (default 16384)",
+    "--max-headers": "more headers are 431 (default 100)",
+}
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -65,6 +75,35 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
     p.add_argument(
+        "--control-token",
+        metavar="T",
+        help="credential the control API requires (X-Buildmock-Token or Authorization: Bearer; "
+        "default: --token if set, else the control API is open)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let browser pages from this origin call the vendor APIs (repeatable; ':*' = any "
+        "port, '*' = any origin, 'none' = no CORS; default http://localhost:*, "
+        "http://127.0.0.1:*, http://[::1]:*)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="log one line per request on stderr, credentials redacted (default off)",
+    )
+    for flag, what in _LIMITS.items():
+        p.add_argument(flag, type=int, metavar="N", help=what)
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a client must send a request's headers, and then its body, within this (default 10)",
+    )
+    p.add_argument(
         "--no-fast-path",
         action="store_true",
         help="send every request through Connexion's full middleware stack instead of answering "
@@ -117,17 +156,30 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "journal": args.journal,
         "scenarios": args.scenarios,
         "state": args.state,
+        "control_token": args.control_token,
+        "cors_origins": _origins(args.cors_origins),
+        "access_log": args.access_log,
+        "max_body_bytes": args.max_body_bytes,
+        "max_json_depth": args.max_json_depth,
+        "max_header_bytes": args.max_header_bytes,
+        "max_headers": args.max_headers,
+        "timeout": args.timeout,
     }
-    settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):
-        return settings.with_(fixtures=None)
-    if args.fixtures is not None:
-        if not args.fixtures.is_dir():
-            raise ValueError(f"--fixtures {args.fixtures}: not a directory")
-        return settings.with_(fixtures=args.fixtures)
-    return settings
+        env = {k: v for k, v in os.environ.items() if k != "BUILDMOCK_FIXTURES"}
+        return Settings.from_env(env, **overrides).with_(fixtures=None)
+    return Settings.from_env(fixtures=args.fixtures, **overrides)
+
+
+def _origins(given: list[str] | None) -> tuple[str, ...] | None:
+    if not given:
+        return None
+    return () if [o.lower() for o in given] == ["none"] else tuple(given)
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until it is stopped."""
-    return serve(settings_from(args))
+    settings = settings_from(args)
+    for warning in unknown_variables():
+        print(f"buildmock: warning: {warning}", file=sys.stderr)
+    return serve(settings)

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
-from buildmock.server import errors, fastpath, intercept
+from buildmock.server import errors, fastpath, intercept, layers
 from buildmock.server.dashboard import Dashboard
 from buildmock.server.fastpath import FastPath
 from buildmock.server.middleware import (
@@ -37,7 +37,7 @@ from buildmock.server.middleware import (
 )
 from buildmock.server.mock import BuildMock
 from buildmock.settings import SPECS_DIR, Settings
-from buildmock.vendors.base import NEXT_OUTCOME, Headers
+from buildmock.vendors.base import Headers
 
 log = logging.getLogger("buildmock")
 
@@ -119,29 +119,20 @@ class BuildMockApp:
     """
 
     def __init__(
-        self, mock: BuildMock, connexion_app: AsyncApp, fast: FastPath | None = None
+        self,
+        mock: BuildMock,
+        connexion_app: AsyncApp,
+        fast: FastPath | None = None,
+        wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
     ) -> None:
         self.mock = mock
         self.connexion = connexion_app
         self.fast = fast
-        self.dashboard = Dashboard(list(mock.runtimes))
-        self._entry: ASGIApp = fast if fast is not None else connexion_app
+        # ``wrap`` puts the shared layers in front of both request paths (see ``create_app``).
+        self._entry: ASGIApp = wrap(fast if fast is not None else connexion_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            runtime = self.mock.runtimes.get(path[1:].partition("/")[0])
-            if runtime is not None:
-                # The vendor's pinned outcome is visible to its handlers for this request only.
-                NEXT_OUTCOME.set(runtime.next_outcome)
-            elif self.dashboard.handles(path):
-                await self.dashboard(scope, receive, send)
-                return
         await self._entry(scope, receive, send)
-
-    def wrap(self, layer: Callable[[ASGIApp], ASGIApp]) -> None:
-        """Put an ASGI layer in front of both request paths (the last one wrapped runs first)."""
-        self._entry = layer(self._entry)
 
     @property
     def settings(self) -> Settings:
@@ -201,6 +192,13 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
             if api.base_path.strip("/") in mock.runtimes
         ]
         fast = fastpath.build(app, apis, checks, render)
-    served = BuildMockApp(mock, app, fast)
-    served.wrap(lambda inner: intercept.install(inner, mock, render))
-    return served
+
+    def layered(inner: ASGIApp) -> ASGIApp:
+        """Outermost first: access log, CORS, limits, control guard (server/layers.py), then the
+        dashboard and the vendors' pinned outcomes, then the interceptor (journal, Prefer,
+        scenarios, faults), then the fast path or Connexion."""
+        inner = intercept.install(inner, mock, render)
+        inner = Dashboard(inner, mock)
+        return layers.wrap(inner, settings, render)
+
+    return BuildMockApp(mock, app, fast, layered)

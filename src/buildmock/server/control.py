@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,14 +37,18 @@ async def health(mock: BuildMock) -> Response:
 
 
 async def reset(mock: BuildMock) -> Response:
-    """Reset to the seeded initial state."""
-    mock.reset()
+    """Reset to the seeded initial state (off the event loop: a large fixture takes a while)."""
+    mock.install(await asyncio.to_thread(mock.prepare))
     return json_response(_state(mock))
 
 
 async def advance_clock(mock: BuildMock, body: dict[str, Any]) -> Response:
-    """Advance the clock by ``body.seconds``."""
-    mock.advance(float(body["seconds"]))
+    """Advance the clock by ``body.seconds``; a non-finite amount or one past the clock's last
+    representable time is a 400 and changes nothing."""
+    try:
+        mock.advance(float(body["seconds"]))
+    except (ValueError, OverflowError) as exc:
+        raise ApiError(400, str(exc)) from exc
     return json_response(_clock(mock))
 
 

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from buildmock.vendors.base import NEXT_OUTCOME
+
+if TYPE_CHECKING:
+    from buildmock.server.mock import BuildMock
 
 STATIC = Path(__file__).with_name("dashboard")
 PREFIX = "/__buildmock/dashboard"
@@ -51,9 +57,13 @@ def _root_page(apis: list[str]) -> bytes:
 
 
 class Dashboard:
-    """Answers ``GET /`` and the dashboard's files; everything else is not its business."""
+    """ASGI layer: answers ``GET /`` and the dashboard's files, and makes a vendor's pinned
+    outcome visible to its handlers for the request being served; the rest goes on to ``app``."""
 
-    def __init__(self, apis: list[str]) -> None:
+    def __init__(self, app: ASGIApp, mock: BuildMock) -> None:
+        self.app = app
+        self.runtimes = mock.runtimes
+        apis = list(mock.runtimes)
         self._files = {
             f"{PREFIX}/{path.name}": (path.read_bytes(), _TYPES[path.suffix])
             for path in STATIC.iterdir()
@@ -67,7 +77,18 @@ class Dashboard:
         return path == "/" or path == PREFIX or path.startswith(PREFIX + "/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        runtime = self.runtimes.get(path[1:].partition("/")[0])
+        if runtime is not None:
+            NEXT_OUTCOME.set(runtime.next_outcome)  # for this request only (its own context)
+            await self.app(scope, receive, send)
+            return
+        if not self.handles(path):
+            await self.app(scope, receive, send)
+            return
         if path == PREFIX:
             await _send(send, 308, b"", [(b"location", f"{PREFIX}/".encode())])
             return

@@ -36,6 +36,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from buildmock.server.limits import replay
 from buildmock.server.middleware import _pythonic
 
 log = logging.getLogger("buildmock")
@@ -382,7 +383,7 @@ class FastPath:
             raw, more = await _read_body(receive)
             if more is not None:  # the client went away mid-body
                 return
-            receive = _replay(raw, receive)
+            receive = replay(raw, receive)
         try:
             kwargs = self._arguments(prefix, operation, matched[1], scope, raw)
         except _Defer:
@@ -508,20 +509,6 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks), None
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the body already read once, then whatever the client sends."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-
-    return again
 
 
 class _Slot:

@@ -35,7 +35,8 @@ class BuildMock:
             unknown = sorted(set(settings.apis) - set(names))
             if unknown:
                 raise ValueError(
-                    f"unknown --api {', '.join(unknown)}; available: {', '.join(names) or 'none'}"
+                    f"unknown --api (BUILDMOCK_APIS) {', '.join(unknown)}; "
+                    f"available: {', '.join(names) or 'none'}"
                 )
             names = [n for n in names if n in settings.apis]
         self.specs: dict[str, dict[str, Any]] = {
@@ -73,17 +74,39 @@ class BuildMock:
 
     def reset(self) -> None:
         """Forget everything, re-seed, restart the clock and load the fixtures again."""
+        self.install(self.prepare())
+
+    def prepare(self) -> tuple[Clock, dict[str, Runtime]]:
+        """A fresh clock and runtimes with the fixtures loaded, not yet in use: safe to build on
+        another thread while the current state keeps serving."""
+        clock = make_clock(self.settings.clock)
+        fresh: dict[str, Runtime] = {}
+        for name, runtime in self.runtimes.items():
+            new = Runtime(
+                vendor=runtime.vendor,
+                settings=self.settings,
+                clock=clock,
+                store=open_store(self.settings.store, name, self.settings.cap),
+                synth=Synth(self.settings.seed, name),
+            )
+            if new.vendor.on_start is not None:
+                new.vendor.on_start(new)
+            self._load_fixtures(name, new)
+            fresh[name] = new
+        return clock, fresh
+
+    def install(self, prepared: tuple[Clock, dict[str, Runtime]]) -> None:
+        """Switch every runtime to a prepared state at once; what the old one ran is closed."""
+        clock, fresh = prepared
+        old: list[Any] = []
         with self._lock:
-            self.clock = make_clock(self.settings.clock)
+            self.clock = clock
             for name, runtime in self.runtimes.items():
-                runtime.clock = self.clock
-                runtime.store.clear()
-                runtime.synth = Synth(self.settings.seed, name)
-                runtime.services.clear()
+                new = fresh[name]
+                old.extend(runtime.services.values())
+                runtime.clock, runtime.store = new.clock, new.store
+                runtime.synth, runtime.services = new.synth, new.services
                 runtime.next_outcome.value = None
-                if runtime.vendor.on_start is not None:
-                    runtime.vendor.on_start(runtime)
-                self._load_fixtures(name, runtime)
             self.scenarios.clear()
             if self.settings.scenarios is not None:
                 scenarios.load_file(self.settings.scenarios, self.scenarios)
@@ -93,6 +116,10 @@ class BuildMock:
                 snapshot.load_file(self, self.settings.state)
             for hook in self.on_reset:
                 hook()
+        for service in old:
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
 
     def _load_fixtures(self, name: str, runtime: Runtime) -> None:
         directory = self.settings.fixtures
@@ -101,8 +128,9 @@ class BuildMock:
         path = directory / f"{name}.yaml"
         if not path.is_file():
             return
-        context = fixtures.read(path, self.specs[name])
+        context = fixtures.read(path, self.specs[name], self.settings.speed)
         runtime.vendor.load_fixtures(runtime, context)
+        context.finish()
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward and let vendors act on what became due (callbacks)."""

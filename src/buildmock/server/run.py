@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import socket
 import sys
 import time
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import uvicorn
 
 from buildmock import __version__
+from buildmock.core.net import is_loopback_host
 from buildmock.server.app import create_app
 from buildmock.server.fixtures import FixtureError
+from buildmock.server.protocol import protocol
 from buildmock.settings import Settings
 
 
@@ -47,18 +50,69 @@ def tune_gc() -> None:
     gc.set_threshold(10_000, 50, 100)
 
 
+def one_line(text: object) -> str:
+    """An error message on one line (a YAML error, say, spans several)."""
+    return " ".join(str(text).split())
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; OSError (with a one-line reason) if it cannot be."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as exc:
+        raise OSError(
+            f"cannot resolve --host {host!r}: {getattr(exc, 'strerror', None) or exc}"
+        ) from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise OSError(f"cannot listen on {host}:{port}: {reason.lower()}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """The warning for a control API anyone who reaches the port can use, if that is the case."""
+    if settings.control_credential is not None or is_loopback_host(settings.host):
+        return None
+    return (
+        f"buildmock: WARNING: listening on {settings.host} beyond loopback with an OPEN control "
+        "API: anyone who reaches this port can reset or read the mock; set --control-token "
+        "(or --token)"
+    )
+
+
 def serve(settings: Settings) -> int:
-    """Serve until interrupted; returns the exit code (2 if the app cannot be built)."""
+    """Serve until interrupted; returns the exit code (2 if the app cannot be built or bound)."""
     started = time.perf_counter()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    sock: socket.socket | None = None
     try:
+        # Bound first: a port in use or a bad host is reported before the app is built.
+        sock = listen(settings.host, settings.port)
+        warning = exposure_warning(settings)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         app = create_app(settings)
-    except (FixtureError, ValueError) as exc:
-        print(f"buildmock: error: {exc}", file=sys.stderr)
+    except Exception as exc:  # every start-up failure is one line, not a traceback
+        if sock is not None:
+            sock.close()
+        known = isinstance(exc, FixtureError | ValueError | OSError)
+        print(f"buildmock: error: {'' if known else type(exc).__name__ + ': '}{one_line(exc)}",
+              file=sys.stderr)  # fmt: skip
         return 2
     tune_gc()
+    # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -66,9 +120,15 @@ def serve(settings: Settings) -> int:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
-        # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=protocol(
+            http,
+            timeout=settings.timeout,
+            max_headers=settings.max_headers,
+            max_header_bytes=settings.max_header_bytes,
+        ),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     apis = list(app.mock.runtimes)
@@ -81,5 +141,5 @@ def serve(settings: Settings) -> int:
             print(banner(settings, apis, started), flush=True)
 
     server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    server.run(sockets=[sock])
     return 0 if server.started else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -185,10 +186,15 @@ def bearer_token(headers: Headers) -> str | None:
     return token.strip()
 
 
+def same_token(given: str, expected: str) -> bool:
+    """Whether a presented credential is the configured one, compared in constant time."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
+
+
 def check_bearer(headers: Headers, settings: Settings, message: str = "Unauthorized") -> str:
     """Require a bearer token (``settings.token`` if one is set) or raise a 401."""
     token = bearer_token(headers)
-    if token is None or (settings.token is not None and token != settings.token):
+    if token is None or (settings.token is not None and not same_token(token, settings.token)):
         raise ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
     return token
 

@@ -383,6 +383,7 @@ def on_start(rt: Runtime) -> None:
         allow=rt.settings.callback_allow,
         realtime=rt.settings.clock == "real",
         alive=lambda: rt.services.get(CALLBACKS) is made,
+        own=(rt.settings.host, rt.settings.port),
     )
     rt.services[CALLBACKS] = made
 

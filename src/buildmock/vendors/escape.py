@@ -25,6 +25,7 @@ from buildmock.vendors.base import (
     preferred_outcome,
     register,
     request_headers,
+    same_token,
     stored_marks,
     text_response,
 )
@@ -41,7 +42,7 @@ def render_error(error: ApiError) -> Response:
 def authenticate(headers: Headers, settings: Any) -> None:
     """``X-Escape-Token: <token>``; missing, empty or (with ``--token``) wrong is a 401."""
     token = headers.get("x-escape-token", "").strip()
-    if not token or (settings.token is not None and token != settings.token):
+    if not token or (settings.token is not None and not same_token(token, settings.token)):
         raise ApiError(401, "")
 
 

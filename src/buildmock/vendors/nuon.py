@@ -320,7 +320,10 @@ def _fixture_id(
 
 def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
     """``orgs``, ``apps``, ``app_branches``, ``components`` and ``builds`` (create body plus outcome, age…)."""
-    orgs = {_fixture_id(fixtures, w, e, "id", "org") for w, e in fixtures.items("orgs")}
+    orgs = set()
+    for where, entry in fixtures.items("orgs"):
+        fixtures.expect(where, entry, "name", str, None)  # documents the fixture; nothing serves it
+        orgs.add(_fixture_id(fixtures, where, entry, "id", "org"))
     for where, entry in fixtures.items("apps"):
         app_id = _fixture_id(fixtures, where, entry, "id", "app")
         org_id = _fixture_id(fixtures, where, entry, "org_id", "org")
@@ -362,12 +365,8 @@ def load_fixtures(rt: Runtime, fixtures: FixtureContext) -> None:
 
 
 def _seconds(fixtures: FixtureContext, where: str, entry: dict[str, Any], key: str) -> float | None:
-    value = entry.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise fixtures.error(f"{where}.{key}", "must be a number of seconds (>= 0)")
-    return float(value)
+    value = fixtures.expect(where, entry, key, (int, float), None)  # type: ignore[arg-type]
+    return None if value is None else float(value)
 
 
 _EXTRA = ("component_id", "outcome", "age", "cancel_after", "released_to", "app_branch_run_id")

@@ -1,0 +1,108 @@
+"""The control API's guard: a credential when one is configured, and no cross-site requests.
+
+An ASGI layer in front of everything under ``/__buildmock``. A browser page on another site can send
+a "simple" cross-site request (``POST`` with ``Content-Type: text/plain``, no preflight) to any local
+port; refusing every state-changing control request that is not ``application/json`` makes the
+browser preflight it, and a request whose ``Origin`` is not the mock's own is refused outright.
+``GET /__buildmock/health`` stays open (liveness probes carry no credentials).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from buildmock.core.errors import ApiError
+from buildmock.vendors.base import same_token
+
+CONTROL_PREFIX = "/__buildmock"
+#: Header carrying the control credential (``Authorization: Bearer`` works too).
+TOKEN_HEADER = "x-buildmock-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_OPEN = frozenset({f"{CONTROL_PREFIX}/health"})
+
+
+def media_type(value: str) -> str:
+    """The bare media type of a ``Content-Type`` value, lowercase (``Application/JSON; x`` ->
+    ``application/json``)."""
+    return value.split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(value: str) -> bool:
+    """Whether a ``Content-Type`` value is JSON (``application/json`` or ``…+json``)."""
+    kind = media_type(value)
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def _presented(headers: Headers) -> str | None:
+    explicit = headers.get(TOKEN_HEADER)
+    if explicit is not None:
+        return explicit.strip()
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return (
+        host is not None
+        and parts.scheme in ("http", "https")
+        and parts.netloc.lower() == host.lower()
+    )
+
+
+def refusal(scope: Scope, credential: str | None) -> ApiError | None:
+    """Why a control request is refused (401, 403, 415), or None to let it through."""
+    path: str = scope["path"]
+    method: str = scope["method"]
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    cross_site = headers.get("sec-fetch-site") == "cross-site"
+    if cross_site or (origin is not None and not _same_origin(origin, headers.get("host"))):
+        return ApiError(403, "cross-origin requests to the control API are refused")
+    if path in _OPEN and method in _SAFE_METHODS:
+        return None
+    if credential is not None and not same_token(_presented(headers) or "", credential):
+        return ApiError(
+            401,
+            "the control API needs the control token (X-Buildmock-Token or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if method not in _SAFE_METHODS and not is_json_media_type(headers.get("content-type", "")):
+        return ApiError(415, "control requests that change state must be sent as application/json")
+    return None
+
+
+class ControlGuard:
+    """ASGI layer: every request under ``/__buildmock`` passes :func:`refusal` or is answered
+    with it (``{"error": …}``, the control API's error shape)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        credential: str | None,
+        render: Callable[[str, Exception], Response],
+    ) -> None:
+        self.app = app
+        self.credential = credential
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse or pass on."""
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+                error = refusal(scope, self.credential)
+                if error is not None:
+                    await self.render(path, error)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

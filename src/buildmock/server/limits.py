@@ -1,0 +1,200 @@
+"""Input limits, enforced before anything parses a request: header count and size (431), body size
+(413) and JSON nesting depth (400).
+
+An ASGI layer; a refusal is rendered in the vendor's error shape by the shared renderer. The body is
+read here in full (it is at most ``max_body_bytes``) and replayed to the app, so every request path
+behind this layer sees one complete body whatever the transfer encoding (``Content-Length`` or
+chunked). How long a client may take to send headers and body is the server protocol's business
+(``server/protocol.py``): it closes the connection, which ends any wait here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from buildmock.core.errors import ApiError
+from buildmock.server.protocol import EXCESS
+
+#: A JSON string (skipped whole) or a bracket; scanning with it touches only the brackets.
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits one app enforces (defaults and flags: ``Settings``)."""
+
+    max_body_bytes: int
+    max_json_depth: int
+    max_header_bytes: int
+    max_headers: int
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether a JSON document nests arrays/objects deeper than ``limit`` (brackets in strings
+    do not count; malformed documents are measured as far as they go)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+@dataclass
+class _Seen:
+    """What one pass over a request's headers found."""
+
+    count: int = 0
+    size: int = 0
+    length: int | None = None  # Content-Length, if given and a number
+    chunked: bool = False  # Transfer-Encoding given
+    content_type: bytes | None = None
+    shouting: bool = False  # a Content-Type with upper-case letters
+
+
+def _scan(headers: list[tuple[bytes, bytes]]) -> _Seen:
+    seen = _Seen(count=len(headers))
+    size = 0
+    for key, value in headers:
+        size += len(key) + len(value) + 4
+        if key == b"content-length":
+            seen.length = int(value) if value.strip().isdigit() else None
+        elif key == b"content-type":
+            seen.content_type = value
+            seen.shouting = seen.shouting or value != value.lower()
+        elif key == b"transfer-encoding":
+            seen.chunked = True
+    seen.size = size
+    return seen
+
+
+def header_refusal(scope: Scope, seen: _Seen, limits: Limits) -> ApiError | None:
+    """A 431 if the request has too many headers or too many header bytes."""
+    excess = scope.get(EXCESS)
+    if excess == "count" or seen.count > limits.max_headers:
+        return ApiError(431, f"too many request headers (at most {limits.max_headers})")
+    if excess == "bytes" or seen.size > limits.max_header_bytes:
+        return ApiError(431, f"request headers too large (at most {limits.max_header_bytes} bytes)")
+    return None
+
+
+def _normalised(
+    headers: list[tuple[bytes, bytes]], length: int | None
+) -> list[tuple[bytes, bytes]]:
+    """The headers as both request paths should see them: the media type of ``Content-Type``
+    lowercased (media types are case-insensitive), and, once the body has been read whole
+    (``length``), ``Content-Length`` in place of any ``Transfer-Encoding``."""
+    out: list[tuple[bytes, bytes]] = []
+    for key, value in headers:
+        if key == b"content-type":
+            kind, sep, params = value.partition(b";")
+            value = kind.strip().lower() + sep + params
+        elif length is not None and key in (b"transfer-encoding", b"content-length"):
+            continue
+        out.append((key, value))
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    return out
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body; :class:`_TooLarge` past ``limit`` bytes, :class:`_Disconnected` if the
+    client leaves (or is cut off by a deadline)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def replay(raw: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``raw`` as one message, then whatever the client sends next."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return again
+
+
+class LimitsLayer:
+    """ASGI layer enforcing :class:`Limits`; refusals go through ``render(path, ApiError)``."""
+
+    def __init__(
+        self, app: ASGIApp, limits: Limits, render: Callable[[str, Exception], Response]
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse what is over a limit; pass the rest on with its body read once."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limits = self.limits
+        seen = _scan(scope["headers"])
+        error = header_refusal(scope, seen, limits)
+        if error is None and (seen.chunked or seen.length):
+            if seen.length is not None and seen.length > limits.max_body_bytes:
+                error = self._too_large()
+            else:
+                try:
+                    raw = await read_body(receive, limits.max_body_bytes)
+                except _Disconnected:
+                    return
+                except _TooLarge:
+                    error = self._too_large()
+                else:
+                    # No Content-Type is read as the operation's JSON by both request paths.
+                    json = seen.content_type is None or b"json" in seen.content_type.lower()
+                    if json_depth_exceeds(raw, limits.max_json_depth) and json:
+                        error = ApiError(
+                            400, f"JSON nested deeper than {limits.max_json_depth} levels"
+                        )
+                    receive = replay(raw, receive)
+                    if seen.chunked or seen.length != len(raw) or seen.shouting:
+                        scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
+        elif error is None and seen.shouting:
+            scope = {**scope, "headers": _normalised(scope["headers"], None)}
+        if error is not None:
+            response = self.render(scope["path"], error)
+            # What is left of the body is not read: the connection must not be reused.
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _too_large(self) -> ApiError:
+        return ApiError(413, f"request body larger than {self.limits.max_body_bytes} bytes")
