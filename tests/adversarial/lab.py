@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.test_serve import free_port
+from tests.process import free_port
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: The token the shared servers pin (``--token``).

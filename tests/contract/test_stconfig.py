@@ -15,7 +15,7 @@ from buildmock.contract.engine import spec_profile
 from buildmock.contract.stconfig import DISABLED_CHECKS, render
 from buildmock.settings import SPECS_DIR
 from tests.cases import CASES
-from tests.cli.test_serve import serving
+from tests.process import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 TOML = ROOT / "schemathesis.toml"

@@ -12,7 +12,7 @@ import pytest
 from buildmock.cli.main import main
 from buildmock.contract.engine import Evidence
 from buildmock.contract.verdict import judge, operations
-from tests.cli.test_serve import serving
+from tests.process import serving
 
 OPS = {"GET /things": set(), "GET /things/{id}": {"id"}, "POST /things": set()}
 

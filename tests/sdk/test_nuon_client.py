@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.test_serve import serving
+from tests.process import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".work" / "nuon-client"

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.cli.test_serve import serving
+from tests.process import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".work" / "stainless-sdk"

@@ -11,12 +11,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.cases import VendorCase
-from tests.conftest import advance
+from tests.conftest import CONTROL, advance
 from tests.process import debian_binary, serving
 
 
+def _control(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
+    """A control API call with the token the test apps are made with."""
+    return client.request(method, f"/__buildmock{path}", headers=CONTROL, **kwargs)
+
+
 def _records(client: TestClient, vendor: str) -> dict[str, Any]:
-    response = client.get("/__buildmock/records", params={"vendor": vendor})
+    response = _control(client, "GET", "/records", params={"vendor": vendor})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -28,30 +33,30 @@ def test_a_created_build_is_listed_with_its_status_and_timeline(
     assert created.status_code == case.create_status, created.text
     first = _records(client, case.name)["items"][0]
     read = client.get(case.get_path(created.json()), headers=case.headers).json()
-    detail = client.get(
-        "/__buildmock/record", params={"vendor": case.name, "id": first["id"]}
+    detail = _control(
+        client, "GET", "/record", params={"vendor": case.name, "id": first["id"]}
     ).json()
     # As the vendor's API answers it (Cocktail's ResultVO envelope left out).
     assert detail["body"] in (read, read.get("result")), "the record as the vendor renders it"
     assert any(not mark["passed"] for mark in detail["timeline"]), "a new build has coming steps"
     advance(client, case.settle)
-    after = client.get("/__buildmock/record", params={"vendor": case.name, "id": first["id"]})
+    after = _control(client, "GET", "/record", params={"vendor": case.name, "id": first["id"]})
     assert all(mark["passed"] for mark in after.json()["timeline"])
     assert after.json()["status"] != detail["status"]
-    client.post("/__buildmock/reset")
+    _control(client, "POST", "/reset")
     assert _records(client, case.name)["total"] == 0
 
 
 def test_a_pinned_outcome_decides_the_next_create_only(
     client: TestClient, case: VendorCase
 ) -> None:
-    pinned = client.put(
-        "/__buildmock/next-outcome", json={"vendor": case.name, "outcome": "failure"}
+    pinned = _control(
+        client, "PUT", "/next-outcome", json={"vendor": case.name, "outcome": "failure"}
     )
     assert pinned.status_code == 200, pinned.text
     assert pinned.json()[case.name] == "failure"
     forced = case.create(client, case.headers, None).json()
-    assert client.get("/__buildmock/next-outcome").json()[case.name] is None, "taken once"
+    assert _control(client, "GET", "/next-outcome").json()[case.name] is None, "taken once"
     advance(client, case.settle)
     read = client.get(case.get_path(forced), headers=case.headers).json()
     assert case.status(read) == case.failure
@@ -71,18 +76,18 @@ def test_bad_reads_are_clear_4xx(
     app_factory: Any, path: str, params: dict[str, str], status: int
 ) -> None:
     with TestClient(app_factory("stainless")) as client:
-        response = client.get(path, params=params)
+        response = client.get(path, params=params, headers=CONTROL)
     assert response.status_code == status
     assert "error" in response.json()
 
 
 def test_pinning_refuses_unknown_outcomes_and_vendors(app_factory: Any) -> None:
     with TestClient(app_factory("stainless")) as client:
-        bad_outcome = client.put(
-            "/__buildmock/next-outcome", json={"vendor": "stainless", "outcome": "maybe"}
+        bad_outcome = _control(
+            client, "PUT", "/next-outcome", json={"vendor": "stainless", "outcome": "maybe"}
         )
-        bad_vendor = client.put(
-            "/__buildmock/next-outcome", json={"vendor": "nope", "outcome": "success"}
+        bad_vendor = _control(
+            client, "PUT", "/next-outcome", json={"vendor": "nope", "outcome": "success"}
         )
     assert bad_outcome.status_code == 400
     assert bad_vendor.status_code == 404
@@ -93,7 +98,7 @@ def test_root_links_to_the_dashboard_and_files_are_served_offline(app_factory: A
         root = client.get("/")
         page = client.get("/__buildmock/dashboard/")
         script = client.get("/__buildmock/dashboard/dashboard.js")
-        wrong = client.post("/__buildmock/dashboard/")
+        wrong = client.post("/__buildmock/dashboard/", headers=CONTROL)
     assert root.status_code == 200 and "/__buildmock/dashboard/" in root.text
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
@@ -141,9 +146,15 @@ def test_the_dashboard_follows_a_build_through_its_life(browser_page: Any, tmp_p
     from playwright.sync_api import expect
 
     page = browser_page
-    with serving("--clock", "manual", "--no-fixtures", "--seed", "7") as (base, _):
+    control = "ctl-secret"
+    with serving(
+        "--clock", "manual", "--no-fixtures", "--seed", "7", "--control-token", control
+    ) as (base, _):
         page.goto(f"{base}/")
         page.get_by_role("link", name="Open the dashboard").click()
+        # The control API is locked: the page asks for the token before it shows anything.
+        page.get_by_label("This mock's control API needs its token").fill(control)
+        page.get_by_role("button", name="Use the token").click()
         page.get_by_role("tab", name="Stainless").click()
         expect(page.locator("#page-info")).to_have_text("no records yet")
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.cases import CASES, VendorCase
 from tests.cases.base import TOKEN
-from tests.cli.test_serve import serving
+from tests.process import serving
 from tests.test_vendor_contract_shared import _body as body_of
 
 STATUS_FAULTS = ("500", "502", "503", "429")
@@ -30,7 +30,7 @@ def base(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def build_path(base: str, case: VendorCase) -> str:
     """The path of a build created for the test (its answer has a body to break)."""
-    with httpx.Client(base_url=base) as client:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         client.post("/__buildmock/reset")
         created = case.create(client, case.headers, None)
     assert created.status_code in (200, 201), created.text
@@ -124,7 +124,7 @@ def test_body_stops_half_way(base: str, name: str) -> None:
 
 def test_faults_are_journaled(base: str) -> None:
     case = CASES["stainless"]
-    with httpx.Client(base_url=base) as client:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         client.delete("/__buildmock/requests")
         raw(base, case, "fault=reset")
         client.get(case.unknown_path, headers={**case.headers, "Prefer": "fault=503"})

@@ -10,8 +10,8 @@ from starlette.testclient import TestClient
 from buildmock.cli.main import main
 from buildmock.server.scenarios import ScenarioError
 from tests.cases import CASES
-from tests.cli.test_serve import free_port
 from tests.conftest import make_app
+from tests.process import free_port
 
 GOOD = """\
 rules:

@@ -695,7 +695,7 @@ def test_vendor_mode_conforms_to_the_spec_under_schemathesis() -> None:
 
 
 def test_env_variable_selects_vendor_errors() -> None:
-    from tests.cli.test_serve import serving
+    from tests.process import serving
 
     env = {"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}
     with serving("--api", "cocktail", "--no-fixtures", env=env) as (base, _):
@@ -709,7 +709,7 @@ def test_buildmock_contract_judges_a_server_answering_errors_with_200(
     """A real ``serve --cocktail-errors vendor`` process over HTTP: no finding (the default mode is
     judged by tests/contract/test_mock_conformance.py)."""
     from buildmock.cli.main import main
-    from tests.cli.test_serve import serving
+    from tests.process import serving
 
     with serving("--api", "cocktail", "--no-fixtures", "--cocktail-errors", "vendor") as (base, _):
         headers = [item for k, v in H.items() for item in ("-H", f"{k}: {v}")]

@@ -9,8 +9,12 @@ const state = { apis: [], vendor: null, kind: null, offset: 0, selected: null, j
 
 const $ = (id) => document.getElementById(id);
 
+const TOKEN_KEY = "buildmock-control-token";
+
 async function api(path, options = {}) {
   const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) init.headers["X-Buildmock-Token"] = token;
   if (options.body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
@@ -18,12 +22,19 @@ async function api(path, options = {}) {
   const response = await fetch(CONTROL + path, init);
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
+  if (response.status === 401) askForToken();
   if (!response.ok) {
     const error = new Error((data && data.error) || `${response.status} ${response.statusText}`);
     error.status = response.status;
     throw error;
   }
   return data;
+}
+
+function askForToken() {
+  if (!$("token-form").hidden) return;
+  $("token-form").hidden = false;
+  $("token").focus();
 }
 
 function say(text) {
@@ -249,6 +260,12 @@ async function start() {
       $("pin-state").textContent = outcome ? `pinned: ${outcome}` : "";
       say(outcome ? `the next ${state.vendor} create ends in ${outcome}` : "pin cleared");
     } catch (error) { say(`pin refused: ${error.message}`); }
+  });
+  $("token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+    $("token-form").hidden = true;
+    await loadApis();
   });
   $("journal-filter").addEventListener("submit", (event) => { event.preventDefault(); refreshJournal(); });
   $("scenario-form").addEventListener("submit", async (event) => {
