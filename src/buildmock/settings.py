@@ -39,6 +39,7 @@ class Settings:
     callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
     fast_path: bool = True
+    workers: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,6 +51,27 @@ class Settings:
             raise ValueError("--cap must be at least 1")
         if not 0 < self.port < 65536:
             raise ValueError("--port must be between 1 and 65535")
+        if self.workers < 1:
+            raise ValueError("--workers must be at least 1")
+
+    def to_env(self) -> dict[str, str]:
+        """``BUILDMOCK_*`` variables from which :meth:`from_env` rebuilds these settings (what a
+        worker process started by the server reads)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or (f.name == "token" and value is None):
+                continue
+            if isinstance(value, tuple):
+                text = ",".join(value)
+            elif isinstance(value, bool):
+                text = "1" if value else "0"
+            elif value is None:
+                text = "none"
+            else:
+                text = str(value)
+            env[f"BUILDMOCK_{f.name.upper()}"] = text
+        return env
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
@@ -69,7 +91,7 @@ class Settings:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed", "cap"):
+    if name in ("port", "seed", "cap", "workers"):
         return int(raw)
     if name == "speed":
         return float(raw)

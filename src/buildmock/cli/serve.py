@@ -62,6 +62,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="also deliver completion callbacks to this host (repeatable; default loopback only)",
     )
     p.add_argument(
+        "--store",
+        metavar="URL",
+        help="where state lives: memory:// (default, this process only) or redis://HOST:PORT/DB "
+        "(shared by every worker and replica)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serving processes on one port (default 1; more than 1 needs --store redis://…)",
+    )
+    p.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
     p.add_argument(
@@ -88,6 +100,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "callback_allow": tuple(args.callback_allow) if args.callback_allow else None,
         "log_level": args.log_level,
         "fast_path": False if args.no_fast_path else None,
+        "store": args.store,
+        "workers": args.workers,
     }
     settings = Settings.from_env(**overrides)
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):

@@ -10,6 +10,7 @@ Lua script, so a lost connection never leaves a half-written record. Calls are m
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -158,12 +159,19 @@ class Connection:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._clients: dict[int, aioredis.Redis] = {}
-        self._scripts: dict[tuple[int, str], Any] = {}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._scripts: dict[str, Any] = {}
 
     def client(self) -> aioredis.Redis:
         """The client of the running loop."""
-        loop = id(asyncio.get_running_loop())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "an asynchronous store was called outside a bridged request"
+            ) from None
         found = self._clients.get(loop)
         if found is None:
             found = self._clients[loop] = aioredis.Redis.from_url(
@@ -172,12 +180,10 @@ class Connection:
         return found
 
     def script(self, source: str) -> Any:
-        """A registered script of the running loop's client (sent by hash, loaded on first use)."""
-        client = self.client()
-        key = (id(client), source)
-        found = self._scripts.get(key)
+        """A script, sent by its hash (and loaded on first use) by whichever client runs it."""
+        found = self._scripts.get(source)
         if found is None:
-            found = self._scripts[key] = client.register_script(source)
+            found = self._scripts[source] = self.client().register_script(source)
         return found
 
 
@@ -223,25 +229,13 @@ class UnitOfWork:
         return sorted(found, key=lambda entry: entry[0], reverse=True)
 
     async def commit(self, connection: Connection) -> None:
-        """Apply every change atomically."""
+        """Apply every change atomically (one ``MULTI``/``EXEC``; scripts loaded first if new)."""
         if not self.scripts:
             return
-        client = connection.client()
-        pipe = client.pipeline(transaction=True)
+        pipe = connection.client().pipeline(transaction=True)
         for source, args in self.scripts:
-            script = connection.script(source)
-            pipe.evalsha(script.sha, 0, *args)
-        try:
-            await pipe.execute()
-        except aioredis.ResponseError as exc:
-            if "NOSCRIPT" not in str(exc):
-                raise
-            for source, _ in self.scripts:
-                await client.script_load(source)
-            pipe = client.pipeline(transaction=True)
-            for source, args in self.scripts:
-                pipe.evalsha(connection.script(source).sha, 0, *args)
-            await pipe.execute()
+            await connection.script(source)(keys=[], args=args, client=pipe)
+        await pipe.execute()
         self.changes.clear()
         self.scripts.clear()
 
@@ -270,7 +264,8 @@ class RedisStore:
         return f"{self._prefix()}:ctr"
 
     def _run(self, source: str, *args: Any) -> Any:
-        return wait(self.connection.script(source)(keys=[], args=list(args)))
+        script = self.connection.script(source)
+        return wait(script(keys=[], args=list(args), client=self.connection.client()))
 
     def _write(
         self, kind: str, key: str, seq: int, record: Record | None, script: str, args: list[Any]

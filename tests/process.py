@@ -1,0 +1,66 @@
+"""Real processes for end-to-end tests: a ``buildmock serve`` on a free loopback port, Debian tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(
+    *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "buildmock", "serve", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/__buildmock/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            process.kill()
+            pytest.fail(f"server did not start: {process.communicate()[0]}")
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def debian_binary(binary: str, package: str) -> str:
+    """The path of ``binary``, installing Debian's ``package`` first when it is missing (CI is root)."""
+    found = shutil.which(binary)
+    if found is None:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+            if done.returncode != 0:
+                pytest.fail(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+        found = shutil.which(binary)
+    if found is None:
+        pytest.fail(f"{package} installed no {binary}")
+    return found
