@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from buildmock.core.errors import ApiError
 from buildmock.store.bridge import bridged, run_coroutine
-from buildmock.store.redis import WORK, UnitOfWork
+from buildmock.store.redis import WORK, UnitOfWork, Unready
 from buildmock.synth.factory import REQUEST_SYNTH, Synth
 
 if TYPE_CHECKING:
@@ -55,7 +55,11 @@ class SharedServing:
         work_token = WORK.set(work)
         synth_token = REQUEST_SYNTH.set(None)
         try:
-            changed, draw = await self.cluster.begin(vendor if writes else None)
+            try:
+                changed, draw = await self.cluster.begin(vendor if writes else None)
+            except Unready:
+                await self.mock.start()  # Redis came back empty: set the mock up again
+                changed, draw = await self.cluster.begin(vendor if writes else None)
             if changed:
                 for runtime in self.mock.runtimes.values():
                     self.mock.forget(runtime)

@@ -471,6 +471,10 @@ class SharedClock:
         return self.now()
 
 
+class Unready(Exception):
+    """The shared store has not been set up (a new Redis, or one that lost its data)."""
+
+
 class Cluster:
     """The coordination every process goes through: the live generation, the clock, sequences."""
 
@@ -492,7 +496,9 @@ class Cluster:
         if draw_for is not None:
             pipe.incr(self.key(f"draw:{draw_for}"))
         replies = await pipe.execute()
-        generation = int(replies[0] or 0)
+        if replies[0] is None:
+            raise Unready("the shared store holds no mock (new or emptied Redis)")
+        generation = int(replies[0])
         GENERATION.set(generation)
         OFFSET.set(float(replies[1] or 0.0))
         changed = generation != self.generation
@@ -511,6 +517,7 @@ class Cluster:
         """A new generation number to build a reset into (not live until :meth:`switch`)."""
         generation = int(wait(self.connection.client().incr(self.key("generations"))))
         GENERATION.set(generation)
+        OFFSET.set(0.0)  # the new state is built at the restarted clock's time
         return generation
 
     def switch(self, generation: int) -> None:
