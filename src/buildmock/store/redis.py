@@ -471,6 +471,15 @@ class SharedClock:
         return self.now()
 
 
+# ARGV: root, vendor whose draw sequence to advance ("" for none) -> generation, clock, draw
+_BEGIN = """
+local root, vendor = ARGV[1], ARGV[2]
+local draw = false
+if vendor ~= '' then draw = redis.call('INCR', root .. ':draw:' .. vendor) end
+return {redis.call('GET', root .. ':gen'), redis.call('GET', root .. ':clock'), draw}
+"""
+
+
 class Unready(Exception):
     """The shared store has not been set up (a new Redis, or one that lost its data)."""
 
@@ -490,20 +499,18 @@ class Cluster:
     async def begin(self, draw_for: str | None) -> tuple[bool, int | None]:
         """Read the live generation and the clock (and take the next draw of ``draw_for``'s
         sequence) in one round trip; True when another process reset the mock since last time."""
-        pipe = self.connection.client().pipeline(transaction=False)
-        pipe.get(self.key("gen"))
-        pipe.get(self.key("clock"))
-        if draw_for is not None:
-            pipe.incr(self.key(f"draw:{draw_for}"))
-        replies = await pipe.execute()
-        if replies[0] is None:
+        script = self.connection.script(_BEGIN)
+        gen, clock, draw = await script(
+            keys=[], args=[ROOT, draw_for or ""], client=self.connection.client()
+        )
+        if gen is None:
             raise Unready("the shared store holds no mock (new or emptied Redis)")
-        generation = int(replies[0])
+        generation = int(gen)
         GENERATION.set(generation)
-        OFFSET.set(float(replies[1] or 0.0))
+        OFFSET.set(float(clock or 0.0))
         changed = generation != self.generation
         self.generation = generation
-        return changed, (int(replies[2]) if draw_for is not None else None)
+        return changed, (int(draw) if draw_for else None)
 
     async def live(self) -> bool:
         """Whether some process has already set the mock up."""
