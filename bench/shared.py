@@ -195,7 +195,7 @@ def commands_per_request(port: int, base: str) -> dict[str, float]:
 
     figures = {}
     n = 50
-    status, body = _call(
+    _, body = _call(
         "POST", f"{base}/stainless/v0/builds", '{"project":"rt","revision":"main"}'
     )
     build = json.loads(body)["id"]
