@@ -59,6 +59,7 @@ class Settings:
     max_header_bytes: int = 16_384
     max_headers: int = 100
     timeout: float = 10.0
+    workers: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,25 @@ class Settings:
             problem = check(getattr(self, name))
             if problem:
                 raise ValueError(f"--{name.replace('_', '-')} {problem}")
+
+    def to_env(self) -> dict[str, str]:
+        """``BUILDMOCK_*`` variables from which :meth:`from_env` rebuilds these settings (what a
+        worker process started by the server reads)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra" or (value is None and f.name in ("token", "control_token")):
+                continue
+            if isinstance(value, tuple):
+                text = ",".join(value)
+            elif isinstance(value, bool):
+                text = "1" if value else "0"
+            elif value is None:
+                text = "none"
+            else:
+                text = str(value)
+            env[f"BUILDMOCK_{f.name.upper()}"] = text
+        return env
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed."""
@@ -163,7 +183,7 @@ def _names(raw: str) -> tuple[str, ...]:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed", "cap", "journal", "max_body_bytes", "max_json_depth",
+    if name in ("port", "seed", "cap", "journal", "workers", "max_body_bytes", "max_json_depth",
                 "max_header_bytes", "max_headers"):  # fmt: skip
         return _integer(raw)
     if name in ("speed", "timeout"):
@@ -227,6 +247,14 @@ def _origins(value: Any) -> str | None:
     return None
 
 
+def _store(value: Any) -> str | None:
+    if value in ("memory", "memory://", "") or str(value).startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        return None
+    return f"{_excerpt(str(value))} is not memory:// or redis://HOST:PORT/DB"
+
+
 #: Field -> check (None if fine, else what is wrong); used for options and variables alike.
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "port": _at_least(1, 65535),
@@ -246,4 +274,6 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "timeout": _within(0.1, 3600.0),
     "cocktail_errors": _one_of("http", "vendor"),
     "journal": _at_least(0, 1_000_000),
+    "workers": _at_least(1, 64),
+    "store": _store,
 }

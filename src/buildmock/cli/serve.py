@@ -72,6 +72,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="also deliver completion callbacks to this host (repeatable; default loopback only)",
     )
     p.add_argument(
+        "--store",
+        metavar="URL",
+        help="where state lives: memory:// (default, this process only) or redis://HOST:PORT/DB "
+        "(shared by every worker and replica)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serving processes on one port (default 1; more than 1 needs --store redis://…)",
+    )
+    p.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
     p.add_argument(
@@ -164,6 +176,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "max_header_bytes": args.max_header_bytes,
         "max_headers": args.max_headers,
         "timeout": args.timeout,
+        "store": args.store,
+        "workers": args.workers,
     }
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):
         env = {k: v for k, v in os.environ.items() if k != "BUILDMOCK_FIXTURES"}

@@ -36,6 +36,7 @@ from buildmock.server.middleware import (
     VendorAuthMiddleware,
 )
 from buildmock.server.mock import BuildMock
+from buildmock.server.shared import SharedServing
 from buildmock.settings import SPECS_DIR, Settings
 from buildmock.vendors.base import Headers
 
@@ -60,19 +61,45 @@ MIDDLEWARES = [
 ]
 
 
-def _bind(module: str, target: Any) -> Callable[[str], Callable[..., Any]]:
-    """A function resolver: operationId -> ``module.<operationId>`` with ``target`` bound first."""
+Wrap = Callable[[Callable[..., Any], str], Callable[..., Any]]
+
+
+def _bind(
+    module: str, target: Any, wrap: Wrap | None = None
+) -> Callable[[str], Callable[..., Any]]:
+    """A function resolver: operationId -> ``module.<operationId>`` with ``target`` bound first
+    (and, with a shared store, wrapped to run against it: ``wrap(bound, operationId)``)."""
     handlers = importlib.import_module(module)
 
     def resolve(operation_id: str) -> Callable[..., Any]:
         function = getattr(handlers, operation_id)
-        return functools.partial(function, target)
+        bound = functools.partial(function, target)
+        return bound if wrap is None else wrap(bound, operation_id)
 
     return resolve
 
 
-def _resolver(module: str, target: Any) -> Resolver:
-    bind = _bind(module, target)
+def _methods(spec: dict[str, Any]) -> dict[str, str]:
+    """operationId -> its HTTP method, lower case."""
+    return {
+        operation["operationId"]: method
+        for item in spec.get("paths", {}).values()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+
+
+def _shared_wrap(
+    shared: SharedServing | None, vendor: str | None, spec: dict[str, Any]
+) -> Wrap | None:
+    if shared is None:
+        return None
+    methods = _methods(spec)
+    return lambda bound, operation_id: shared.wrap(bound, vendor, methods[operation_id])
+
+
+def _resolver(module: str, target: Any, wrap: Wrap | None = None) -> Resolver:
+    bind = _bind(module, target, wrap)
 
     class BoundResolver(Resolver):
         def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
@@ -132,7 +159,20 @@ class BuildMockApp:
         self._entry: ASGIApp = wrap(fast if fast is not None else connexion_app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.mock.cluster is not None:
+            receive = self._starting(receive)
         await self._entry(scope, receive, send)
+
+    def _starting(self, receive: Receive) -> Receive:
+        """``receive`` that sets a shared store up when the server's start-up event arrives."""
+
+        async def wrapped() -> Any:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.mock.start()
+            return message
+
+        return wrapped
 
     @property
     def settings(self) -> Settings:
@@ -147,6 +187,7 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     checks = {
         name: _auth_check(rt.vendor.authenticate, rt.settings) for name, rt in mock.runtimes.items()
     }
+    shared = SharedServing(mock) if mock.cluster is not None else None
     auth = type("VendorAuth", (VendorAuthMiddleware,), {"checks": checks})
     app = AsyncApp(
         "buildmock",
@@ -156,25 +197,29 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     )
     # Handlers decorated once per operation rather than on every request (see middleware.py).
     app._middleware_app.api_cls = OnceApi
+    control = yaml.load(
+        CONTROL_SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
     with _validated_by_tests(settings.specs.resolve() == SPECS_DIR.resolve()):
         for name, runtime in mock.runtimes.items():
             app.add_api(
                 mock.specs[name],
                 base_path=f"/{name}",
                 name=name,
-                resolver=_resolver(f"buildmock.vendors.{name}", runtime),
+                resolver=_resolver(
+                    f"buildmock.vendors.{name}",
+                    runtime,
+                    _shared_wrap(shared, name, mock.specs[name]),
+                ),
                 pythonic_params=True,
                 validate_responses=False,
                 strict_validation=False,
             )
-    control = yaml.load(
-        CONTROL_SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    )
     app.add_api(
         control,
         base_path=f"/{CONTROL_PREFIX}",
         name=CONTROL_PREFIX,
-        resolver=_resolver("buildmock.server.control", mock),
+        resolver=_resolver("buildmock.server.control", mock, _shared_wrap(shared, None, control)),
         pythonic_params=True,
     )
     renderers = {name: rt.vendor.renderer(rt.settings) for name, rt in mock.runtimes.items()}

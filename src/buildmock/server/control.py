@@ -38,7 +38,10 @@ async def health(mock: BuildMock) -> Response:
 
 async def reset(mock: BuildMock) -> Response:
     """Reset to the seeded initial state (off the event loop: a large fixture takes a while)."""
-    mock.install(await asyncio.to_thread(mock.prepare))
+    if mock.cluster is not None:
+        mock.reset()  # a shared store builds its next generation aside and switches to it at once
+    else:
+        mock.install(await asyncio.to_thread(mock.prepare))
     return json_response(_state(mock))
 
 

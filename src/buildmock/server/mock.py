@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from buildmock.core.clock import Clock, make_clock
+from buildmock.core.clock import MANUAL_EPOCH, Clock, make_clock
 from buildmock.server import fixtures, scenarios, snapshot
 from buildmock.server.journal import Journal, MemoryJournal
 from buildmock.server.operations import OperationTable
 from buildmock.settings import Settings
-from buildmock.store import open_store
+from buildmock.store import is_redis, open_store
+from buildmock.store.bridge import bridged
+from buildmock.store.redis import Cluster, Connection, RedisStore, SharedClock
 from buildmock.synth import Synth
 from buildmock.vendors import Runtime, available, load
 
@@ -22,6 +26,14 @@ log = logging.getLogger("buildmock")
 
 #: libyaml's loader when PyYAML has it (ten times faster on the specs: start-up), else PyYAML's.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _clock_base(kind: str) -> Callable[[], float]:
+    if kind == "manual":
+        return lambda: MANUAL_EPOCH
+    if kind == "real":
+        return time.time
+    raise ValueError(f"unknown clock {kind!r}: expected 'real' or 'manual'")
 
 
 class BuildMock:
@@ -39,6 +51,11 @@ class BuildMock:
                     f"available: {', '.join(names) or 'none'}"
                 )
             names = [n for n in names if n in settings.apis]
+        #: Set when the state is shared between processes (``--store redis://…``).
+        self.cluster: Cluster | None = None
+        if is_redis(settings.store):
+            self.cluster = Cluster(Connection(settings.store), names)
+            self.clock = SharedClock(self.cluster, _clock_base(settings.clock))
         self.specs: dict[str, dict[str, Any]] = {
             name: yaml.load((settings.specs / f"{name}.yaml").read_text(), Loader=_YAML_LOADER)
             for name in names
@@ -48,8 +65,10 @@ class BuildMock:
                 vendor=load(name),
                 settings=settings,
                 clock=self.clock,
-                store=open_store(settings.store, name, settings.cap),
-                synth=Synth(settings.seed, name),
+                store=RedisStore(self.cluster.connection, name, settings.cap)
+                if self.cluster is not None
+                else open_store(settings.store, name, settings.cap),
+                base_synth=Synth(settings.seed, name),
             )
             for name in names
         }
@@ -59,7 +78,23 @@ class BuildMock:
         self.journal: Journal | None = MemoryJournal(settings.journal) if settings.journal else None
         self.scenarios = scenarios.Scenarios(settings.seed, self.operations, list(self.runtimes))
         self.on_reset: list[Callable[[], None]] = []
-        self.reset()
+        if self.cluster is None:
+            self.reset()  # a shared store is set up once the server runs (``start``)
+
+    async def start(self) -> None:
+        """Set a shared store up on first use: one process loads the fixtures, the rest wait."""
+        if self.cluster is None:
+            return
+        deadline = time.monotonic() + 60
+        while not await self.cluster.live():
+            if await self.cluster.claim_setup():
+                await bridged(self.reset)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "another process claimed the shared store's set-up but never finished it"
+                )
+            await asyncio.sleep(0.05)
 
     @property
     def lock(self) -> threading.RLock:
@@ -73,8 +108,23 @@ class BuildMock:
             runtime.clock = clock
 
     def reset(self) -> None:
-        """Forget everything, re-seed, restart the clock and load the fixtures again."""
-        self.install(self.prepare())
+        """Forget everything, re-seed, restart the clock and load the fixtures again.
+
+        With a shared store the new state is built in a generation of its own and then switched
+        to in one write, so no process serves half a reset.
+        """
+        if self.cluster is None:
+            self.install(self.prepare())
+            return
+        generation = self.cluster.next_generation()
+        with self._lock:
+            for name, runtime in self.runtimes.items():
+                runtime.store.clear()
+                runtime.synth = Synth(self.settings.seed, name)
+                self.forget(runtime)
+                self._load_fixtures(name, runtime)
+            self._restart_controls()
+        self.cluster.switch(generation)
 
     def prepare(self) -> tuple[Clock, dict[str, Runtime]]:
         """A fresh clock and runtimes with the fixtures loaded, not yet in use: safe to build on
@@ -87,7 +137,7 @@ class BuildMock:
                 settings=self.settings,
                 clock=clock,
                 store=open_store(self.settings.store, name, self.settings.cap),
-                synth=Synth(self.settings.seed, name),
+                base_synth=Synth(self.settings.seed, name),
             )
             if new.vendor.on_start is not None:
                 new.vendor.on_start(new)
@@ -106,20 +156,35 @@ class BuildMock:
                 old.extend(runtime.services.values())
                 runtime.clock, runtime.store = new.clock, new.store
                 runtime.synth, runtime.services = new.synth, new.services
-                runtime.next_outcome.value = None
-            self.scenarios.clear()
-            if self.settings.scenarios is not None:
-                scenarios.load_file(self.settings.scenarios, self.scenarios)
-            if self.journal is not None:
-                self.journal.clear()
-            if self.settings.state is not None:
-                snapshot.load_file(self, self.settings.state)
-            for hook in self.on_reset:
-                hook()
+            self._restart_controls()
         for service in old:
             close = getattr(service, "close", None)
             if callable(close):
                 close()
+
+    def _restart_controls(self) -> None:
+        """Pins, scenario rules, the journal and a ``--state`` document as at start (lock held)."""
+        for runtime in self.runtimes.values():
+            runtime.next_outcome.value = None
+        self.scenarios.clear()
+        if self.settings.scenarios is not None:
+            scenarios.load_file(self.settings.scenarios, self.scenarios)
+        if self.journal is not None:
+            self.journal.clear()
+        if self.settings.state is not None:
+            snapshot.load_file(self, self.settings.state)
+        for hook in self.on_reset:
+            hook()
+
+    def forget(self, runtime: Runtime) -> None:
+        """Drop what a runtime keeps in this process only (caches, dispatchers) and start it again."""
+        for service in runtime.services.values():
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+        runtime.services.clear()
+        if runtime.vendor.on_start is not None:
+            runtime.vendor.on_start(runtime)
 
     def _load_fixtures(self, name: str, runtime: Runtime) -> None:
         directory = self.settings.fixtures

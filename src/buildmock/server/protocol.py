@@ -135,3 +135,12 @@ def protocol(
              "max_header_bytes": max_header_bytes},
         )  # fmt: skip
     return type("H11Protocol", (GuardedH11,), {"header_timeout": timeout})
+
+
+def configure_protocols(timeout: float, max_headers: int, max_header_bytes: int) -> None:
+    """Set the limits of the guarded protocols themselves, for a worker process, where uvicorn
+    names the protocol by import path (a class made by :func:`protocol` cannot be sent there)."""
+    for guarded in (GuardedHttpTools, GuardedH11):
+        guarded.header_timeout = timeout
+    GuardedHttpTools.max_headers = max_headers
+    GuardedHttpTools.max_header_bytes = max_header_bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import os
 import socket
 import sys
 import time
@@ -14,10 +15,11 @@ import uvicorn
 
 from buildmock import __version__
 from buildmock.core.net import is_loopback_host
-from buildmock.server.app import create_app
+from buildmock.server.app import BuildMockApp, create_app
 from buildmock.server.fixtures import FixtureError
-from buildmock.server.protocol import protocol
+from buildmock.server.protocol import configure_protocols, protocol
 from buildmock.settings import Settings
+from buildmock.store import is_redis
 
 
 def banner(settings: Settings, apis: list[str], started: float) -> str:
@@ -89,12 +91,82 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
+def _options(settings: Settings, worker: bool = False) -> dict[str, Any]:
+    """uvicorn's options: uvloop and httptools when installed (else the pure-Python ones), with
+    the guarded protocols (server/protocol.py); a worker process names its protocol by import path,
+    its limits set by :func:`app_from_env` in that process."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    guarded = protocol(
+        http,
+        timeout=settings.timeout,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "lifespan": "on",
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": f"{guarded.__module__}:{guarded.__mro__[1].__name__}" if worker else guarded,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": 5,
+    }
+
+
+def app_from_env() -> BuildMockApp:
+    """The app of one worker process, from the ``BUILDMOCK_*`` variables its parent set."""
+    settings = Settings.from_env()
+    configure_protocols(settings.timeout, settings.max_headers, settings.max_header_bytes)
+    app = create_app(settings)
+    tune_gc()
+    return app
+
+
+def serve_workers(settings: Settings) -> int:
+    """Serve with ``settings.workers`` processes on one port (a shared store is required)."""
+    if not is_redis(settings.store):
+        print(
+            f"buildmock: error: --workers {settings.workers} needs a shared store: with the memory "
+            "store every worker keeps its own builds, so a build created through one is a 404 "
+            "through another; add --store redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        listen(settings.host, settings.port).close()  # a port in use is one line, here
+        create_app(settings.with_(store="memory://"))  # bad fixtures fail here, once
+    except (FixtureError, ValueError, OSError) as exc:
+        print(f"buildmock: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    os.environ.update(settings.to_env())
+    warning = exposure_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"buildmock {__version__} starting {settings.workers} workers on {base} "
+        f"(store {settings.store}, seed {settings.seed}, clock {settings.clock})",
+        flush=True,
+    )
+    uvicorn.run(
+        "buildmock.server.run:app_from_env",
+        factory=True,
+        workers=settings.workers,
+        **_options(settings, worker=True),
+    )
+    return 0
+
+
 def serve(settings: Settings) -> int:
     """Serve until interrupted; returns the exit code (2 if the app cannot be built or bound)."""
     started = time.perf_counter()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    if settings.workers > 1:
+        return serve_workers(settings)
     sock: socket.socket | None = None
     try:
         # Bound first: a port in use or a bad host is reported before the app is built.
@@ -111,25 +183,7 @@ def serve(settings: Settings) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     tune_gc()
-    # uvloop and httptools when installed (uvicorn[standard]); the pure-Python ones otherwise.
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http=protocol(
-            http,
-            timeout=settings.timeout,
-            max_headers=settings.max_headers,
-            max_header_bytes=settings.max_header_bytes,
-        ),
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        timeout_keep_alive=5,
-    )
+    config = uvicorn.Config(app, **_options(settings))
     server = uvicorn.Server(config)
     apis = list(app.mock.runtimes)
 

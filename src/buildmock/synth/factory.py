@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -13,6 +14,9 @@ from faker import Faker
 from buildmock.core import ids
 
 T = TypeVar("T")
+
+#: The synth of the request being served, when the server gives each request its own.
+REQUEST_SYNTH: ContextVar[Synth | None] = ContextVar("buildmock_request_synth", default=None)
 
 _BRANCH_WORDS = ("feature", "fix", "chore", "release", "refactor", "docs")
 _COMMIT_VERBS = ("Add", "Fix", "Update", "Remove", "Refactor", "Bump", "Improve", "Document")
@@ -32,6 +36,12 @@ class Synth:
         self.faker = Faker(use_weighting=False)
         self.faker.seed_instance(f"{seed}:{namespace}")
         self._lock = threading.Lock()
+
+    def reseed(self, namespace: str) -> None:
+        """Start this synth over as if it had been made as ``Synth(seed, namespace)``."""
+        self.namespace = namespace
+        self.rng.seed(f"{self.seed}:{namespace}")
+        self.faker.seed_instance(f"{self.seed}:{namespace}")
 
     def derive(self, *parts: object) -> Synth:
         """A synth whose values depend only on the seed, the namespace and ``parts``.

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
+from buildmock.synth.factory import REQUEST_SYNTH
 
 if TYPE_CHECKING:
     from buildmock.core.clock import Clock
@@ -36,7 +37,8 @@ class Runtime:
     settings: Settings
     clock: Clock
     store: Store
-    synth: Synth
+    #: The vendor's stream for new records (see :attr:`synth`).
+    base_synth: Synth
     services: dict[str, Any] = field(default_factory=dict)
     #: An outcome pinned for the next create (control API ``/next-outcome``, the dashboard).
     next_outcome: NextOutcome = field(default_factory=lambda: NextOutcome())
@@ -44,6 +46,17 @@ class Runtime:
     def now(self) -> float:
         """The injected clock's time."""
         return self.clock.now()
+
+    @property
+    def synth(self) -> Synth:
+        """Where new records draw their data: the request's own synth when the server gave it one
+        (a shared store: drawn from the seed and the request's sequence number), else the vendor's
+        stream."""
+        return REQUEST_SYNTH.get() or self.base_synth
+
+    @synth.setter
+    def synth(self, value: Synth) -> None:
+        self.base_synth = value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,82 @@
+"""Serving from a shared store (``--store redis://…``): every handler call made consistent across
+processes.
+
+Each request reads the live generation and the clock once (one round trip), runs its handler in a
+bridge so that store calls are awaited on the event loop, and commits its writes in one transaction.
+A write request draws its data from a synth seeded by the seed, the vendor and the next number of a
+sequence shared in Redis, so the same requests give the same bytes whichever process answers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from buildmock.core.errors import ApiError
+from buildmock.store.bridge import bridged, run_coroutine
+from buildmock.store.redis import WORK, UnitOfWork, Unready
+from buildmock.synth.factory import REQUEST_SYNTH, Synth
+
+if TYPE_CHECKING:
+    from buildmock.server.mock import BuildMock
+
+#: Methods whose operations only read.
+READS = frozenset({"get", "head", "options"})
+
+
+class SharedServing:
+    """Wraps the handlers of an app whose mock has a :class:`~buildmock.store.redis.Cluster`."""
+
+    def __init__(self, mock: BuildMock) -> None:
+        assert mock.cluster is not None
+        self.mock = mock
+        self.cluster = mock.cluster
+        self._idle: list[Synth] = []
+
+    def wrap(
+        self, bound: Callable[..., Any], vendor: str | None, method: str
+    ) -> Callable[..., Any]:
+        """``bound`` (a handler with its first argument bound) served from the shared store."""
+        writes = vendor is not None and method not in READS
+
+        @functools.wraps(bound)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self.serve(lambda: run_coroutine(bound(*args, **kwargs)), vendor, writes)
+
+        return call
+
+    async def serve(self, invoke: Callable[[], Any], vendor: str | None, writes: bool) -> Any:
+        """Run one handler call against the shared state."""
+        synth = None
+        work = UnitOfWork() if writes else None
+        work_token = WORK.set(work)
+        synth_token = REQUEST_SYNTH.set(None)
+        try:
+            try:
+                changed, draw = await self.cluster.begin(vendor if writes else None)
+            except Unready:
+                await self.mock.start()  # Redis came back empty: set the mock up again
+                changed, draw = await self.cluster.begin(vendor if writes else None)
+            if changed:
+                for runtime in self.mock.runtimes.values():
+                    self.mock.forget(runtime)
+            if draw is not None:
+                synth = self._idle.pop() if self._idle else Synth(self.mock.settings.seed, "")
+                synth.reseed(f"{vendor}#{draw}")
+                REQUEST_SYNTH.set(synth)
+            result = await bridged(invoke)
+            if work is not None:
+                await work.commit(self.cluster.connection)
+            return result
+        except RedisError as exc:
+            raise ApiError(
+                503, f"the mock's shared store is unavailable: {type(exc).__name__}"
+            ) from exc
+        finally:
+            WORK.reset(work_token)
+            REQUEST_SYNTH.reset(synth_token)
+            if synth is not None:
+                self._idle.append(synth)

@@ -1,0 +1,110 @@
+"""Several processes over one Redis: one consistent, deterministic mock (real servers, real Redis)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cases import CASES
+from tests.cases.base import TOKEN
+from tests.process import free_port, serving
+from tests.redis_server import redis_server
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this module's own."""
+    with redis_server(Path(tmp_path_factory.mktemp("redis"))) as url:
+        yield url
+
+
+def _journey(base: str) -> list[bytes]:
+    """Creates, reads and lists on every vendor, each request on a new connection (so any worker
+    may answer it), with the clock moved half way; returns every response body."""
+    bodies: list[bytes] = []
+
+    def call(method: str, path: str, **kwargs: object) -> httpx.Response:
+        with httpx.Client(base_url=base) as client:
+            response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        bodies.append(response.content)
+        return response
+
+    made = []
+    for case in CASES.values():
+        with httpx.Client(base_url=base) as client:
+            created = case.create(client, case.headers, None)
+        assert created.status_code == case.create_status, created.text
+        bodies.append(created.content)
+        made.append((case, created.json()))
+    for seconds in (0, 15, 600):
+        call("POST", "/__buildmock/clock/advance", json={"seconds": seconds})
+        for case, created in made:
+            call("GET", case.get_path(created), headers=case.headers)
+            call("GET", case.list_path(created), headers=case.headers)
+    return bodies
+
+
+def test_two_workers_answer_byte_for_byte_as_one(redis_url: str) -> None:
+    args = ("--store", redis_url, "--clock", "manual", "--seed", "11", "--token", TOKEN)
+    with serving(*args) as (one, _):
+        httpx.post(f"{one}/__buildmock/reset")
+        alone = _journey(one)
+    with serving(*args, "--workers", "2") as (two, _):
+        httpx.post(f"{two}/__buildmock/reset")
+        shared = _journey(two)
+        httpx.post(f"{two}/__buildmock/reset")
+        again = _journey(two)
+    for index, (mine, theirs) in enumerate(zip(shared, alone, strict=True)):
+        assert mine == theirs, f"response {index} differs:\n{mine[:3000]!r}\n{theirs[:3000]!r}"
+    assert again == alone, "a reset starts every sequence over, in every worker"
+
+
+def test_create_then_read_never_misses_across_workers(redis_url: str) -> None:
+    stainless = CASES["stainless"]
+    with serving("--store", redis_url, "--workers", "2", "--token", TOKEN) as (base, _):
+        ids = []
+        for _ in range(40):
+            with httpx.Client(base_url=base) as writer:
+                created = stainless.create(writer, stainless.headers, None).json()
+            with httpx.Client(base_url=base) as reader:
+                read = reader.get(stainless.get_path(created), headers=stainless.headers)
+            assert read.status_code == 200, read.text
+            ids.append(created["id"])
+    assert len(set(ids)) == len(ids)
+
+
+def test_losing_redis_is_a_503_in_the_vendors_shape_and_recovers(tmp_path: Path) -> None:
+    port = free_port()
+    stainless = CASES["stainless"]
+    with redis_server(tmp_path, port) as url, serving("--store", url, "--token", TOKEN) as served:
+        base = served[0]
+        with httpx.Client(base_url=base) as client:
+            created = stainless.create(client, stainless.headers, None).json()
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], check=False)
+        with httpx.Client(base_url=base) as client:
+            down = client.get(stainless.get_path(created), headers=stainless.headers)
+        assert down.status_code == 503, "Redis is gone: a vendor answer, not a crash"
+        assert stainless.is_error(down.json()), down.text
+        with redis_server(tmp_path, port), httpx.Client(base_url=base) as client:
+            # an empty Redis came back: the mock sets itself up again and serves
+            back = stainless.create(client, stainless.headers, None)
+            assert back.status_code == stainless.create_status, back.text
+            read = client.get(stainless.get_path(back.json()), headers=stainless.headers)
+            assert read.status_code == 200
+
+
+def test_workers_without_a_shared_store_are_refused_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "buildmock", "serve", "--workers", "2", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--store redis://" in lines[0], done.stderr
