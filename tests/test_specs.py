@@ -99,3 +99,36 @@ def test_examples_fit_their_schemas(path: Path) -> None:
         if errors:
             problems.append(f"{where}: {errors[0].message[:200]}")
     assert not problems, "\n".join(problems)
+
+
+def _schema_examples(node: Any, where: str) -> list[tuple[str, dict[str, Any], Any]]:
+    """Every ``example`` written on a schema itself (a property's, an object's), with that schema."""
+    found = []
+    if isinstance(node, dict):
+        if "example" in node and ("type" in node or "properties" in node or "$ref" in node):
+            found.append((where, node, node["example"]))
+        for key, value in node.items():
+            found += _schema_examples(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _schema_examples(value, f"{where}/{index}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*SPECS, Path(__file__).parents[1] / "src/buildmock/server/control.yaml"],
+    ids=lambda p: p.stem,
+)
+def test_schema_examples_fit_their_schemas(path: Path) -> None:
+    """An example on a schema is what a static answer (``Prefer: dynamic=false``) is built from."""
+    spec = yaml.safe_load(path.read_text())
+    problems = []
+    examples = _schema_examples(spec.get("components", {}), "#/components")
+    assert examples, "no schema example was found to check"
+    for where, schema, value in examples:
+        bare = {k: v for k, v in schema.items() if k != "example"}
+        errors = list(OAS30Validator({**spec, **bare}).iter_errors(value))
+        if errors:
+            problems.append(f"{where}: {errors[0].message[:200]}")
+    assert not problems, "\n".join(problems[:20])
