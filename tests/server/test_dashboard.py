@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,7 @@ def test_the_dashboard_follows_a_build_through_its_life(browser_page: Any, tmp_p
         # The control API is locked: the page asks for the token before it shows anything.
         page.get_by_label("This mock's control API needs its token").fill(control)
         page.get_by_role("button", name="Use the token").click()
+        expect(page.locator("#token-form")).to_be_hidden()
         page.get_by_role("tab", name="Stainless").click()
         expect(page.locator("#page-info")).to_have_text("no records yet")
 
@@ -178,7 +180,8 @@ def test_the_dashboard_follows_a_build_through_its_life(browser_page: Any, tmp_p
         expect(row.locator(".status")).to_have_text("completed (success)")
         expect(page.locator("#timeline li.coming")).to_have_count(0)
         expect(page.locator("#clock")).to_contain_text("2025-01-01T00:10:00")
-        shot = tmp_path / "dashboard.png"
+        # README's docs/dashboard.png: BUILDMOCK_TEST_SCREENSHOT=docs/dashboard.png pytest -k life
+        shot = Path(os.environ.get("BUILDMOCK_TEST_SCREENSHOT") or tmp_path / "dashboard.png")
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
 

@@ -23,6 +23,7 @@ async function api(path, options = {}) {
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (response.status === 401) askForToken();
+  else if (response.ok) $("token-form").hidden = true;
   if (!response.ok) {
     const error = new Error((data && data.error) || `${response.status} ${response.statusText}`);
     error.status = response.status;
