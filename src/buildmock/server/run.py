@@ -36,6 +36,7 @@ def banner(settings: Settings, apis: list[str], started: float) -> str:
     lines.append(
         f"  {'control':<10} {base}/__buildmock/  (health, state, reset, clock, requests, scenarios, snapshot)"
     )
+    lines.append(f"  {'dashboard':<10} {base}/__buildmock/dashboard/")
     return "\n".join(lines)
 
 
