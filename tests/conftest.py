@@ -15,6 +15,8 @@ from tests.cases.base import TOKEN
 
 #: The headers a control API request needs in the apps :func:`make_app` builds.
 CONTROL = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+#: A client's default headers for control calls that leave the vendor's own credentials untouched.
+CONTROL_TOKEN = {"X-Buildmock-Token": TOKEN}
 
 
 def make_app(api: str | None = None, **overrides: Any) -> BuildMockApp:

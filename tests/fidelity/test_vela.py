@@ -40,7 +40,9 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def vela(server: str) -> Iterator[Vela]:
-    with httpx.Client(base_url=server, timeout=10) as client:
+    with httpx.Client(
+        base_url=server, timeout=10, headers={"X-Buildmock-Token": "test-token"}
+    ) as client:
         assert client.post("/__buildmock/reset").status_code == 200
         yield Vela(client)
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from buildmock.server.operations import resolve
 from tests.cases import CASES, VendorCase
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL_TOKEN, advance, make_app
 from tests.test_vendor_contract_shared import _body as body_of
 
 
@@ -25,7 +25,7 @@ def fast(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def vclient(case: VendorCase, fast: bool) -> Iterator[TestClient]:
     """A client of a fresh mock of ``case``'s vendor."""
-    with TestClient(make_app(case.name, fast_path=fast)) as c:
+    with TestClient(make_app(case.name, fast_path=fast), headers=CONTROL_TOKEN) as c:
         yield c
 
 
@@ -90,7 +90,7 @@ def test_dynamic_false_answers_the_static_example_and_changes_nothing(
 
 def test_named_example_and_unknown_example(fast: bool) -> None:
     case = CASES["stainless"]
-    with TestClient(make_app("stainless", fast_path=fast)) as client:
+    with TestClient(make_app("stainless", fast_path=fast), headers=CONTROL_TOKEN) as client:
         spec = client.app.mock.specs["stainless"]  # type: ignore[attr-defined]
         named = spec["components"]["examples"]["completed_build"]["value"]
         answer = client.get(
@@ -113,7 +113,7 @@ def test_bad_prefer_value_is_a_400_in_the_vendor_shape(
 
 def test_latency_delays_the_answer() -> None:
     case = CASES["stainless"]
-    with TestClient(make_app("stainless")) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         started = time.perf_counter()
         response = client.get(
             case.unknown_path, headers={**case.headers, "Prefer": "latency=200ms"}
@@ -180,7 +180,7 @@ def test_pinned_outcome_for_a_client_that_cannot_set_headers(
 
 def test_every_nth_and_operation_match() -> None:
     case = CASES["stainless"]
-    with TestClient(make_app("stainless")) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         add_rule(client, vendor="stainless", operation="retrieve_build", every=3, fault="500")
         assert statuses(client, case, 6) == [404, 404, 500, 404, 404, 500]
         listed = client.get("/stainless/v0/builds?project=acme-api", headers=case.headers)
@@ -189,7 +189,7 @@ def test_every_nth_and_operation_match() -> None:
 
 def _pattern(seed: int) -> list[int]:
     case = CASES["vela"]
-    with TestClient(make_app("vela", seed=seed)) as client:
+    with TestClient(make_app("vela", seed=seed), headers=CONTROL_TOKEN) as client:
         add_rule(client, vendor="vela", probability=0.5, fault="503")
         add_rule(client, vendor="vela", latency="1ms-3ms")
         found = statuses(client, case, 24)
@@ -214,7 +214,7 @@ def test_faults_are_drawn_from_the_seed() -> None:
      ({"rate_limit": {"requests": 0}}, "rate_limit")],
 )  # fmt: skip
 def test_bad_rules_are_400(rule: dict[str, Any], message: str) -> None:
-    with TestClient(make_app()) as client:
+    with TestClient(make_app(), headers=CONTROL_TOKEN) as client:
         response = client.post("/__buildmock/scenarios", json=rule)
         assert response.status_code == 400 and message in response.json()["error"], response.text
         assert client.get("/__buildmock/scenarios").json()["rules"] == []

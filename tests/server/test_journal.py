@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from buildmock.server.journal import redact
 from tests.cases import CASES, VendorCase
-from tests.conftest import make_app
+from tests.conftest import CONTROL_TOKEN, make_app
 
 STAINLESS = CASES["stainless"]
 BODY = {"project": "acme-api", "revision": "main"}
@@ -17,7 +17,7 @@ BODY = {"project": "acme-api", "revision": "main"}
 
 @pytest.fixture(params=[True, False], ids=["fast-path", "no-fast-path"])
 def client(request: pytest.FixtureRequest) -> Any:
-    with TestClient(make_app(fast_path=request.param)) as c:
+    with TestClient(make_app(fast_path=request.param), headers=CONTROL_TOKEN) as c:
         yield c
 
 
@@ -92,12 +92,12 @@ def test_unmatched_lists_routes_the_spec_lacks(client: TestClient) -> None:
 
 
 def test_the_ring_is_bounded_and_can_be_off() -> None:
-    with TestClient(make_app("stainless", journal=3)) as client:
+    with TestClient(make_app("stainless", journal=3), headers=CONTROL_TOKEN) as client:
         for n in range(5):
             client.get(f"/stainless/v0/builds/bui_{n}", headers=STAINLESS.headers)
         kept = [r["path"][-1] for r in journal(client)["requests"]]
         assert kept == ["2", "3", "4"]
-    with TestClient(make_app("stainless", journal=0)) as client:
+    with TestClient(make_app("stainless", journal=0), headers=CONTROL_TOKEN) as client:
         assert client.get("/__buildmock/requests").status_code == 409
         assert (
             client.get("/stainless/v0/builds/bui_x", headers=STAINLESS.headers).status_code == 404
@@ -105,7 +105,7 @@ def test_the_ring_is_bounded_and_can_be_off() -> None:
 
 
 def test_long_bodies_are_cut() -> None:
-    with TestClient(make_app("stainless")) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         client.post(
             "/stainless/v0/builds",
             content=b'{"project": "' + b"x" * 20000 + b'"}',

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from buildmock.cli.main import main
 from buildmock.server.scenarios import ScenarioError
 from tests.cases import CASES
-from tests.conftest import make_app
+from tests.conftest import CONTROL_TOKEN, make_app
 from tests.process import free_port
 
 GOOD = """\
@@ -29,7 +29,9 @@ rules:
 def test_rules_load_and_come_back_on_reset(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(GOOD)
     case = CASES["stainless"]
-    with TestClient(make_app("stainless", scenarios=tmp_path / "rules.yaml")) as client:
+    with TestClient(
+        make_app("stainless", scenarios=tmp_path / "rules.yaml"), headers=CONTROL_TOKEN
+    ) as client:
         rules = client.get("/__buildmock/scenarios").json()["rules"]
         assert [r["id"] for r in rules] == ["slow-lists", "rule-2"]
         assert rules[0]["source"].endswith("rules.yaml")
@@ -71,7 +73,7 @@ def test_rules_are_kept_in_canonical_form_and_export_back(tmp_path: Path) -> Non
         "rules:\n  - vendor: vela\n    fault: 503\n    latency: 1.5s\n"
         "  - vendor: vela\n    rate_limit: {requests: 5, window: 30}\n"
     )
-    with TestClient(make_app("vela", scenarios=path)) as client:
+    with TestClient(make_app("vela", scenarios=path), headers=CONTROL_TOKEN) as client:
         rules = [r["rule"] for r in client.get("/__buildmock/scenarios").json()["rules"]]
         assert rules[0]["fault"] == "503" and rules[0]["latency"] == "1500ms"
         assert rules[1]["rate_limit"] == {"requests": 5, "window": "30s"}

@@ -8,11 +8,11 @@ import orjson
 from starlette.testclient import TestClient
 
 from tests.cases import VendorCase
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL_TOKEN, advance, make_app
 
 
 def test_export_then_import_loses_nothing(case: VendorCase, tmp_path: Path) -> None:
-    with TestClient(make_app(case.name)) as first:
+    with TestClient(make_app(case.name), headers=CONTROL_TOKEN) as first:
         created = case.create(first, case.headers, "failure")
         path = case.get_path(created.json())
         advance(first, 7)
@@ -24,7 +24,7 @@ def test_export_then_import_loses_nothing(case: VendorCase, tmp_path: Path) -> N
         # The Escape helper names builds per client: carry its count over, as a user would.
         names_used = getattr(first, "_escape_builds", 0) - 1
     (tmp_path / "state.json").write_bytes(orjson.dumps(document))
-    with TestClient(make_app(case.name)) as second:
+    with TestClient(make_app(case.name), headers=CONTROL_TOKEN) as second:
         assert second.put("/__buildmock/snapshot", json=document).status_code == 200
         rules = second.get("/__buildmock/scenarios").json()["rules"]
         assert [(r["rule"]["fault"], r["remaining"]) for r in rules] == [("503", 2)]
@@ -32,7 +32,9 @@ def test_export_then_import_loses_nothing(case: VendorCase, tmp_path: Path) -> N
         assert second.get(path, headers=case.headers).content == read
         second._escape_builds = names_used  # type: ignore[attr-defined]
         assert case.create(second, case.headers, None).content == following
-    with TestClient(make_app(case.name, state=tmp_path / "state.json")) as third:
+    with TestClient(
+        make_app(case.name, state=tmp_path / "state.json"), headers=CONTROL_TOKEN
+    ) as third:
         assert third.get(path, headers=case.headers).status_code == 503
         third.delete("/__buildmock/scenarios")
         assert third.get(path, headers=case.headers).content == read
@@ -41,7 +43,7 @@ def test_export_then_import_loses_nothing(case: VendorCase, tmp_path: Path) -> N
 
 
 def test_a_bad_document_is_refused_and_changes_nothing() -> None:
-    with TestClient(make_app("stainless")) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         before = client.get("/__buildmock/snapshot").json()
         for bad in (
             {"version": 2, "clock": {"now": 0}, "vendors": {}},
@@ -59,7 +61,7 @@ def test_a_bad_document_is_refused_and_changes_nothing() -> None:
 
 
 def test_clock_set_to_an_absolute_time() -> None:
-    with TestClient(make_app("stainless")) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         moved = client.put("/__buildmock/clock", json={"now": "2025-03-01T12:00:00Z"})
         assert moved.json()["iso"] == "2025-03-01T12:00:00.000Z"
         assert client.put("/__buildmock/clock", json={"now": 1735689600}).status_code == 400

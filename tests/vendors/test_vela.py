@@ -17,9 +17,13 @@ H = {"Authorization": "Bearer test-token"}
 REPO = "/vela/api/v1/repos/github/octocat"
 
 
+#: A token listed as a non-admin user (the built-in ``vela-user`` is refused once --token is pinned).
+USER = "reader-token"
+
+
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(make_app("vela")) as c:
+    with TestClient(make_app("vela", extra={"vela_non_admin_tokens": USER})) as c:
         yield c
 
 
@@ -403,7 +407,7 @@ def test_worker_update_ignores_the_bodys_id_repo_id_and_number(client: TestClien
 
 def test_build_token_needs_a_worker_and_a_pending_build(client: TestClient) -> None:
     create(client)
-    user = client.get(f"{REPO}/builds/1/token", headers={"Authorization": "Bearer vela-user"})
+    user = client.get(f"{REPO}/builds/1/token", headers={"Authorization": f"Bearer {USER}"})
     assert user.status_code == 401 and user.json() == {
         "error": "invalid token type: must provide a worker auth token"
     }
@@ -448,7 +452,7 @@ def test_any_sequence_of_step_service_and_log_writes_answers_without_a_server_er
 
 def test_step_writes_need_vela_permissions_and_a_worker_report_stays(client: TestClient) -> None:
     create(client, "success")
-    user = {"Authorization": "Bearer vela-user"}
+    user = {"Authorization": f"Bearer {USER}"}
     step = f"{REPO}/builds/1/steps/1"
     denied = {
         ("POST", f"{REPO}/builds/1/steps"): "user",
