@@ -12,6 +12,7 @@ import pytest
 
 from tests.cases import CASES
 from tests.cases.base import TOKEN
+from tests.conftest import CONTROL_TOKEN
 from tests.process import free_port, serving
 from tests.redis_server import redis_server
 
@@ -29,14 +30,14 @@ def _journey(base: str) -> list[bytes]:
     bodies: list[bytes] = []
 
     def call(method: str, path: str, **kwargs: object) -> httpx.Response:
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as client:
             response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
         bodies.append(response.content)
         return response
 
     made = []
     for case in CASES.values():
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as client:
             created = case.create(client, case.headers, None)
         assert created.status_code == case.create_status, created.text
         bodies.append(created.content)
@@ -52,12 +53,12 @@ def _journey(base: str) -> list[bytes]:
 def test_two_workers_answer_byte_for_byte_as_one(redis_url: str) -> None:
     args = ("--store", redis_url, "--clock", "manual", "--seed", "11", "--token", TOKEN)
     with serving(*args) as (one, _):
-        httpx.post(f"{one}/__buildmock/reset")
+        httpx.post(f"{one}/__buildmock/reset", headers=CONTROL_TOKEN)
         alone = _journey(one)
     with serving(*args, "--workers", "2") as (two, _):
-        httpx.post(f"{two}/__buildmock/reset")
+        httpx.post(f"{two}/__buildmock/reset", headers=CONTROL_TOKEN)
         shared = _journey(two)
-        httpx.post(f"{two}/__buildmock/reset")
+        httpx.post(f"{two}/__buildmock/reset", headers=CONTROL_TOKEN)
         again = _journey(two)
     for index, (mine, theirs) in enumerate(zip(shared, alone, strict=True)):
         assert mine == theirs, f"response {index} differs:\n{mine[:3000]!r}\n{theirs[:3000]!r}"
@@ -69,9 +70,9 @@ def test_create_then_read_never_misses_across_workers(redis_url: str) -> None:
     with serving("--store", redis_url, "--workers", "2", "--token", TOKEN) as (base, _):
         ids = []
         for _ in range(40):
-            with httpx.Client(base_url=base) as writer:
+            with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as writer:
                 created = stainless.create(writer, stainless.headers, None).json()
-            with httpx.Client(base_url=base) as reader:
+            with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as reader:
                 read = reader.get(stainless.get_path(created), headers=stainless.headers)
             assert read.status_code == 200, read.text
             ids.append(created["id"])
@@ -83,14 +84,17 @@ def test_losing_redis_is_a_503_in_the_vendors_shape_and_recovers(tmp_path: Path)
     stainless = CASES["stainless"]
     with redis_server(tmp_path, port) as url, serving("--store", url, "--token", TOKEN) as served:
         base = served[0]
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as client:
             created = stainless.create(client, stainless.headers, None).json()
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], check=False)
-        with httpx.Client(base_url=base) as client:
+        with httpx.Client(base_url=base, headers=CONTROL_TOKEN) as client:
             down = client.get(stainless.get_path(created), headers=stainless.headers)
         assert down.status_code == 503, "Redis is gone: a vendor answer, not a crash"
         assert stainless.is_error(down.json()), down.text
-        with redis_server(tmp_path, port), httpx.Client(base_url=base) as client:
+        with (
+            redis_server(tmp_path, port),
+            httpx.Client(base_url=base, headers=CONTROL_TOKEN) as client,
+        ):
             # an empty Redis came back: the mock sets itself up again and serves
             back = stainless.create(client, stainless.headers, None)
             assert back.status_code == stainless.create_status, back.text
