@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 
 from tests.cases import CASES
 from tests.cases.base import TOKEN
+from tests.conftest import CONTROL
 from tests.process import free_port, serving
+from tests.receiver import Receiver
 from tests.redis_server import redis_server
 
 
@@ -108,3 +111,75 @@ def test_workers_without_a_shared_store_are_refused_in_one_line() -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--store redis://" in lines[0], done.stderr
+
+
+# -- Cocktail completion callbacks, shared ------------------------------------------------------
+
+COCKTAIL = CASES["cocktail"]
+
+
+def _run(base: str, url: str) -> dict[str, object]:
+    """A DONE Cocktail run through ``base`` that calls ``url`` back when it ends."""
+    created = httpx.post(
+        f"{base}/cocktail/v1/build/run/1",
+        params={"callbackUrl": url},
+        headers={**COCKTAIL.headers, "Prefer": "outcome=DONE"},
+    )
+    assert created.status_code == 200, created.text
+    return created.json()["result"]  # type: ignore[no-any-return]
+
+
+def _advance(base: str, seconds: float) -> None:
+    moved = httpx.post(f"{base}/__buildmock/clock/advance", json={"seconds": seconds},
+                       headers=CONTROL)  # fmt: skip
+    assert moved.status_code == 200, moved.text
+
+
+def _callbacks(base: str) -> dict[str, object]:
+    state = httpx.get(f"{base}/__buildmock/state", headers=CONTROL).json()
+    return state["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
+
+
+def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
+    redis_url: str,
+) -> None:
+    args = ("--store", redis_url, "--clock", "manual", "--api", "cocktail", "--token", TOKEN)
+    receiver = Receiver()
+    try:
+        with serving(*args) as (one, _), serving(*args) as (two, _):
+            assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
+            mine = _run(one, receiver.url("/one"))
+            theirs = _run(two, receiver.url("/two"))
+            _advance(two, 1)
+            assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
+            assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
+            _advance(two, 600)  # through the process that did not create the first run
+            _advance(one, 600)  # past the end again, through the other: still once each
+            got = dict(receiver.wait_for(2))
+            time.sleep(0.3)
+            assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
+            for path, run in (("/one", mine), ("/two", theirs)):
+                read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
+                                 headers=COCKTAIL.headers).json()["result"]  # fmt: skip
+                assert got[path] == read and read["runState"] == "DONE"
+            states = [_callbacks(one), _callbacks(two)]
+            assert [s["pending"] for s in states] == [0, 0]
+            assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
+            assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
+    finally:
+        receiver.close()
+
+
+def test_every_worker_ticks_the_real_clock_and_one_delivers(redis_url: str) -> None:
+    receiver = Receiver()
+    args = ("--store", redis_url, "--clock", "real", "--speed", "100", "--workers", "2")
+    try:
+        with serving(*args, "--api", "cocktail", "--token", TOKEN) as (base, _):
+            assert httpx.post(f"{base}/__buildmock/reset", headers=CONTROL).status_code == 200
+            runs = {_run(base, receiver.url(f"/{n}"))["buildRunSeq"] for n in range(4)}
+            got = receiver.wait_for(4)
+            time.sleep(1.2)  # two more ticks of every worker: nothing is delivered twice
+            assert sorted(path for path, _ in receiver.got()) == ["/0", "/1", "/2", "/3"]
+            assert {body["buildRunSeq"] for _, body in got} == runs
+    finally:
+        receiver.close()

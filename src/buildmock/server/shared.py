@@ -9,7 +9,9 @@ sequence shared in Redis, so the same requests give the same bytes whichever pro
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 
 #: Methods whose operations only read.
 READS = frozenset({"get", "head", "options"})
+#: Seconds between two looks for due callbacks under the real clock (every process looks).
+TICK_INTERVAL = 0.5
+
+log = logging.getLogger("buildmock")
 
 
 class SharedServing:
@@ -55,14 +61,7 @@ class SharedServing:
         work_token = WORK.set(work)
         synth_token = REQUEST_SYNTH.set(None)
         try:
-            try:
-                changed, draw = await self.cluster.begin(vendor if writes else None)
-            except Unready:
-                await self.mock.start()  # Redis came back empty: set the mock up again
-                changed, draw = await self.cluster.begin(vendor if writes else None)
-            if changed:
-                for runtime in self.mock.runtimes.values():
-                    self.mock.forget(runtime)
+            draw = await self._enter(vendor if writes else None)
             if draw is not None:
                 synth = self._idle.pop() if self._idle else Synth(self.mock.settings.seed, "")
                 synth.reseed(f"{vendor}#{draw}")
@@ -70,6 +69,8 @@ class SharedServing:
             result = await bridged(invoke)
             if work is not None:
                 await work.commit(self.cluster.connection)
+                for action in work.after:
+                    await bridged(action)
             return result
         except RedisError as exc:
             raise ApiError(
@@ -80,3 +81,35 @@ class SharedServing:
             REQUEST_SYNTH.reset(synth_token)
             if synth is not None:
                 self._idle.append(synth)
+
+    async def _enter(self, draw_for: str | None) -> int | None:
+        """Read the live generation and the clock (set up an emptied Redis again; drop what
+        this process kept of a generation another process replaced); the draw, if asked for."""
+        try:
+            changed, draw = await self.cluster.begin(draw_for)
+        except Unready:
+            await self.mock.start()  # Redis came back empty: set the mock up again
+            changed, draw = await self.cluster.begin(draw_for)
+        if changed:
+            for runtime in self.mock.runtimes.values():
+                self.mock.forget(runtime)
+        return draw
+
+    def start_ticker(self) -> asyncio.Task[None] | None:
+        """Under the real clock, look for due callbacks every ``TICK_INTERVAL`` seconds in the
+        serving loop (each due one is claimed by one process only); None under the manual clock,
+        where a clock advance ticks."""
+        if self.mock.settings.clock != "real":
+            return None
+        return asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_INTERVAL)
+            try:
+                await self._enter(None)
+                await bridged(self.mock.tick)
+            except (RedisError, Unready) as exc:
+                log.debug("callback tick skipped: %s", exc)  # Redis is away; the next tick retries
+            except Exception:  # the ticker must outlive anything one tick runs into
+                log.exception("callback tick failed")
