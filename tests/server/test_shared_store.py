@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -11,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from buildmock.server.journal import BODY, STATUS, Entry, RedisJournal
+from buildmock.store.bridge import bridged
+from buildmock.store.redis import Connection
 from tests.cases import CASES
 from tests.cases.base import TOKEN
 from tests.conftest import CONTROL
@@ -140,32 +144,39 @@ def _callbacks(base: str) -> dict[str, object]:
     return state["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
 
 
-def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
-    redis_url: str,
-) -> None:
+@pytest.fixture(scope="module")
+def pair(redis_url: str) -> Iterator[tuple[str, str]]:
+    """Two ``serve`` processes (not workers: each test picks which one answers) on one Redis."""
     args = ("--store", redis_url, "--clock", "manual", "--api", "cocktail", "--token", TOKEN)
+    with serving(*args) as (one, _), serving(*args) as (two, _):
+        yield one, two
+
+
+def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
+    pair: tuple[str, str],
+) -> None:
+    one, two = pair
     receiver = Receiver()
     try:
-        with serving(*args) as (one, _), serving(*args) as (two, _):
-            assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
-            mine = _run(one, receiver.url("/one"))
-            theirs = _run(two, receiver.url("/two"))
-            _advance(two, 1)
-            assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
-            assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
-            _advance(two, 600)  # through the process that did not create the first run
-            _advance(one, 600)  # past the end again, through the other: still once each
-            got = dict(receiver.wait_for(2))
-            time.sleep(0.3)
-            assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
-            for path, run in (("/one", mine), ("/two", theirs)):
-                read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
-                                 headers=COCKTAIL.headers).json()["result"]  # fmt: skip
-                assert got[path] == read and read["runState"] == "DONE"
-            states = [_callbacks(one), _callbacks(two)]
-            assert [s["pending"] for s in states] == [0, 0]
-            assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
-            assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
+        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
+        mine = _run(one, receiver.url("/one"))
+        theirs = _run(two, receiver.url("/two"))
+        _advance(two, 1)
+        assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
+        assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
+        _advance(two, 600)  # through the process that did not create the first run
+        _advance(one, 600)  # past the end again, through the other: still once each
+        got = dict(receiver.wait_for(2))
+        time.sleep(0.3)
+        assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
+        for path, run in (("/one", mine), ("/two", theirs)):
+            read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
+                             headers=COCKTAIL.headers).json()["result"]  # fmt: skip
+            assert got[path] == read and read["runState"] == "DONE"
+        states = [_callbacks(one), _callbacks(two)]
+        assert [s["pending"] for s in states] == [0, 0]
+        assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
+        assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
     finally:
         receiver.close()
 
@@ -183,3 +194,68 @@ def test_every_worker_ticks_the_real_clock_and_one_delivers(redis_url: str) -> N
             assert {body["buildRunSeq"] for _, body in got} == runs
     finally:
         receiver.close()
+
+
+# -- the request journal, shared ----------------------------------------------------------------
+
+
+def _requests(base: str, **params: object) -> dict[str, object]:
+    listed = httpx.get(f"{base}/__buildmock/requests", params=params, headers=CONTROL)
+    assert listed.status_code == 200, listed.text
+    return listed.json()  # type: ignore[no-any-return]
+
+
+def test_every_process_sees_every_processs_requests(pair: tuple[str, str]) -> None:
+    one, two = pair
+    assert httpx.post(f"{two}/__buildmock/reset", headers=CONTROL).status_code == 200
+    assert _requests(one)["total"] == 0, "a reset empties the shared journal"
+    made = _run(one, "http://127.0.0.1:9/unused")
+    path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
+    assert httpx.get(f"{two}{path}", headers=COCKTAIL.headers).status_code == 200
+    assert httpx.get(f"{one}/cocktail/v1/nowhere", headers=COCKTAIL.headers).status_code == 404
+    seen = [_requests(base) for base in (one, two)]
+    assert seen[0] == seen[1]
+    requests = seen[0]["requests"]
+    assert [(r["method"], r["path"], r["status"]) for r in requests] == [  # type: ignore[attr-defined]
+        ("POST", "/cocktail/v1/build/run/1", 200),
+        ("GET", path, 200),
+        ("GET", "/cocktail/v1/nowhere", 404),
+    ]
+    ids = [r["id"] for r in requests]  # type: ignore[attr-defined]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert requests[0]["headers"]["user-id"] == "1"  # type: ignore[index]
+    assert _requests(two, method="GET", after=ids[0])["total"] == 2
+    count = httpx.get(f"{two}/__buildmock/requests/count", params={"method": "POST"},
+                      headers=CONTROL).json()  # fmt: skip
+    assert count == {"count": 1}
+    verified = httpx.post(f"{one}/__buildmock/requests/verify", headers=CONTROL,
+                          json={"method": "GET", "path": path, "count": 1}).json()  # fmt: skip
+    assert verified == {"matched": True, "count": 1, "expected": 1}
+    unmatched = httpx.get(f"{two}/__buildmock/requests/unmatched", headers=CONTROL).json()
+    assert [r["path"] for r in unmatched["requests"]] == ["/cocktail/v1/nowhere"]
+    cleared = httpx.delete(f"{two}/__buildmock/requests", headers=CONTROL).json()
+    assert cleared == {"cleared": 3}
+    assert _requests(one)["total"] == 0
+    httpx.get(f"{one}{path}", headers=COCKTAIL.headers)
+    again = _requests(two)["requests"]
+    assert [r["id"] for r in again] == [ids[-1] + 1], "ids keep growing across a clear"  # type: ignore[attr-defined]
+
+
+def test_the_shared_journal_is_a_bounded_ring(redis_url: str) -> None:
+    journal = RedisJournal(Connection(redis_url), size=3)
+    scope = {"method": "GET", "path": "/stainless/v0/builds", "query_string": b"a=\xe9",
+             "headers": [(b"authorization", b"Bearer secret")]}  # fmt: skip
+
+    async def five_then_read() -> list[Entry]:
+        await bridged(journal.clear)
+        for n in range(5):
+            row = journal.record(scope, "stainless", 1.0)
+            row[BODY], row[STATUS] = bytes([n, 255]), 200 + n
+            await journal.finish(row)
+        return list(await bridged(journal.entries))
+
+    kept = asyncio.run(five_then_read())
+    assert [entry.status for entry in kept] == [202, 203, 204], "the oldest went first"
+    assert [entry.seq for entry in kept] == sorted(entry.seq for entry in kept)
+    assert kept[0].body == bytes([2, 255]) and kept[0].query == b"a=\xe9", "bytes kept exactly"
+    assert kept[0].headers == [(b"authorization", b"Bearer secret")]
