@@ -49,7 +49,9 @@ def _journey(base: str) -> list[bytes]:
         bodies.append(created.content)
         made.append((case, created.json()))
     for seconds in (0, 15, 600):
-        call("POST", "/__buildmock/clock/advance", json={"seconds": seconds})
+        moved = call("POST", "/__buildmock/clock/advance", json={"seconds": seconds},
+                     headers=CONTROL)  # fmt: skip
+        assert moved.status_code == 200, moved.text
         for case, created in made:
             call("GET", case.get_path(created), headers=case.headers)
             call("GET", case.list_path(created), headers=case.headers)
@@ -59,12 +61,12 @@ def _journey(base: str) -> list[bytes]:
 def test_two_workers_answer_byte_for_byte_as_one(redis_url: str) -> None:
     args = ("--store", redis_url, "--clock", "manual", "--seed", "11", "--token", TOKEN)
     with serving(*args) as (one, _):
-        httpx.post(f"{one}/__buildmock/reset")
+        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
         alone = _journey(one)
     with serving(*args, "--workers", "2") as (two, _):
-        httpx.post(f"{two}/__buildmock/reset")
+        assert httpx.post(f"{two}/__buildmock/reset", headers=CONTROL).status_code == 200
         shared = _journey(two)
-        httpx.post(f"{two}/__buildmock/reset")
+        assert httpx.post(f"{two}/__buildmock/reset", headers=CONTROL).status_code == 200
         again = _journey(two)
     for index, (mine, theirs) in enumerate(zip(shared, alone, strict=True)):
         assert mine == theirs, f"response {index} differs:\n{mine[:3000]!r}\n{theirs[:3000]!r}"
