@@ -175,6 +175,9 @@ def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
             read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
                              headers=COCKTAIL.headers).json()["result"]  # fmt: skip
             assert got[path] == read and read["runState"] == "DONE"
+        deadline = time.monotonic() + 5  # the receiver answers before the dispatcher counts
+        while _callbacks(two)["delivered"] != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         states = [_callbacks(one), _callbacks(two)]
         assert [s["pending"] for s in states] == [0, 0]
         assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
@@ -261,3 +264,26 @@ def test_the_shared_journal_is_a_bounded_ring(redis_url: str) -> None:
     assert [entry.seq for entry in kept] == sorted(entry.seq for entry in kept)
     assert kept[0].body == bytes([2, 255]) and kept[0].query == b"a=\xe9", "bytes kept exactly"
     assert kept[0].headers == [(b"authorization", b"Bearer secret")]
+
+
+def test_a_cancelled_run_is_called_back_at_once_by_the_process_that_cancelled(
+    pair: tuple[str, str],
+) -> None:
+    one, two = pair
+    receiver = Receiver()
+    try:
+        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
+        made = _run(one, receiver.url("/build"))
+        path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
+        for _ in range(100):
+            read = httpx.get(f"{two}{path}", headers=COCKTAIL.headers).json()["result"]
+            if read["runState"] == "RUNNING":
+                break
+            _advance(one, 0.5)
+        cancel = f"{two}/cocktail/v1/build/run/cancel/{made['buildRunSeq']}"
+        assert httpx.put(cancel, headers=COCKTAIL.headers).status_code == 200
+        got = receiver.wait_for(1)  # the cut run ended now: called back without a clock move
+        assert [(path, body["runState"]) for path, body in got] == [("/build", "ERROR")]
+        assert _callbacks(two)["delivered"] == 1
+    finally:
+        receiver.close()
