@@ -3,10 +3,12 @@
 This is the only background activity in buildmock, and it never changes state: a vendor tells the
 dispatcher when a record will finish (``schedule``); when that time comes (``tick`` under any clock, and
 a timer thread under the real clock) the record is rendered and queued, and a worker thread delivers it
-with httpx. Only hosts on an allow-list are contacted (loopback by default, widened by
-``--callback-allow``): the name is checked, then resolved, every address it resolves to is checked,
-and the connection goes to the checked address (the name is kept for ``Host`` and TLS), so a name
-cannot be re-resolved somewhere else in between; the mock's own listening port is never a target.
+with httpx. Pending callbacks wait in a :class:`Schedule`: this process's own, or one every process
+shares (``store.redis.SharedSchedule``), which hands each due callback to one process only. Only
+hosts on an allow-list are contacted (loopback by default, widened by ``--callback-allow``): the
+name is checked, then resolved, every address it resolves to is checked, and the connection goes to
+the checked address (the name is kept for ``Host`` and TLS), so a name cannot be re-resolved
+somewhere else in between; the mock's own listening port is never a target.
 A delivery is tried at most ``attempts`` times with a timeout; every outcome is logged and kept for
 the control API.
 """
