@@ -14,6 +14,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl
@@ -22,7 +23,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from buildmock.store.bridge import wait
-from buildmock.store.redis import ROOT, Connection
+from buildmock.store.redis import ROOT, Connection, UnitOfWork
 from buildmock.synth.factory import iso
 
 if TYPE_CHECKING:
@@ -134,13 +135,18 @@ return n
 
 log = logging.getLogger("buildmock")
 
+#: The row of the request being served (a :class:`RedisJournal` pushes it with the request's writes).
+_OPEN: ContextVar[Row | None] = ContextVar("buildmock_journal_row", default=None)
+
 
 class RedisJournal:
     """One ring of at most ``size`` requests in Redis, written by every process that serves.
 
-    A request is kept in this process only while it is served; once it has been answered it is
-    pushed in one script (id, append, trim), so any process's control API sees it. Ids keep
-    growing across clears and resets, as :class:`MemoryJournal`'s do.
+    A request is kept in this process only while it is served, then pushed in one script (id,
+    append, trim), so any process's control API sees it: a request that writes is pushed in its
+    writes' transaction (no round trip of its own, in the journal before it is answered); any other
+    once it has been answered. Ids keep growing across clears and resets, as
+    :class:`MemoryJournal`'s do.
     """
 
     def __init__(self, connection: Connection, size: int = DEFAULT_SIZE) -> None:
@@ -149,25 +155,42 @@ class RedisJournal:
         self.key = f"{ROOT}:journal"
 
     def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Row:
-        """A new row, kept here until :meth:`finish` pushes it."""
-        return [0, time.time(), clock, vendor, scope["method"], scope["path"],
-                scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0]  # fmt: skip
+        """A new row, kept here until it is pushed (:meth:`enlist` or :meth:`finish`)."""
+        row = [0, time.time(), clock, vendor, scope["method"], scope["path"],
+               scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0]  # fmt: skip
+        _OPEN.set(row)
+        return row
+
+    def enlist(self, work: UnitOfWork, status: int) -> Row | None:
+        """Push the current request's row with ``work`` (its last script answers the row's id,
+        which the caller puts in ``row[0]``); None when there is no row to push."""
+        row = _OPEN.get()
+        if row is None or row[0] != 0:
+            return None
+        row[STATUS], row[DURATION] = status, time.time() - row[1]
+        row[0] = -1  # on its way: finish() leaves it alone unless the commit fails
+        work.also(_PUSH, self._args(row))
+        return row
 
     async def finish(self, row: Row) -> None:
-        """Push the answered request (a lost Redis loses the entry, never the answer)."""
+        """Push the answered request unless its commit did (a lost Redis loses the entry, never
+        the answer)."""
+        _OPEN.set(None)
+        if row[0] > 0:
+            return
+        try:
+            script = self.connection.script(_PUSH)
+            row[0] = await script(keys=[], args=self._args(row), client=self.connection.client())
+        except RedisError as exc:
+            log.warning("request journal: could not record %s %s: %s", row[4], row[5], exc)
+
+    def _args(self, row: Row) -> list[Any]:
         payload = orjson.dumps(
             [row[1], row[2], row[3], row[4], row[5], row[6].decode("latin-1"),
              [[k.decode("latin-1"), v.decode("latin-1")] for k, v in row[7]],
              row[8].decode("latin-1"), row[9], list(row[10]), row[11], row[12]]
         )  # fmt: skip
-        try:
-            script = self.connection.script(_PUSH)
-            row[0] = await script(
-                keys=[], args=[self.key, f"{self.key}:id", self.size, payload],
-                client=self.connection.client(),
-            )  # fmt: skip
-        except RedisError as exc:
-            log.warning("request journal: could not record %s %s: %s", row[4], row[5], exc)
+        return [self.key, f"{self.key}:id", self.size, payload]
 
     def entries(self) -> Iterable[Entry]:
         """Every process's kept requests, oldest first (called from a bridged control request)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from buildmock.core.errors import ApiError
+from buildmock.server.journal import RedisJournal
 from buildmock.store.bridge import bridged, run_coroutine
 from buildmock.store.redis import WORK, UnitOfWork, Unready
 from buildmock.synth.factory import REQUEST_SYNTH, Synth
@@ -68,9 +69,7 @@ class SharedServing:
                 REQUEST_SYNTH.set(synth)
             result = await bridged(invoke)
             if work is not None:
-                await work.commit(self.cluster.connection)
-                for action in work.after:
-                    await bridged(action)
+                await self._commit(work, result)
             return result
         except RedisError as exc:
             raise ApiError(
@@ -81,6 +80,17 @@ class SharedServing:
             REQUEST_SYNTH.reset(synth_token)
             if synth is not None:
                 self._idle.append(synth)
+
+    async def _commit(self, work: UnitOfWork, result: Any) -> None:
+        """Apply a request's writes (with its journal entry), then what waited for them."""
+        journal, status = self.mock.journal, getattr(result, "status_code", None)
+        row = journal.enlist(work, status) if isinstance(journal, RedisJournal) and status else None
+        done = await work.commit(self.cluster.connection)
+        if row is not None:
+            row[0] = int(done[-1])
+        WORK.set(None)  # what runs now writes straight through
+        for action in work.after:
+            await bridged(action)
 
     async def _enter(self, draw_for: str | None) -> int | None:
         """Read the live generation and the clock (set up an emptied Redis again; drop what

@@ -235,16 +235,18 @@ class UnitOfWork:
         ]
         return sorted(found, key=lambda entry: entry[0], reverse=True)
 
-    async def commit(self, connection: Connection) -> None:
-        """Apply every change atomically (one ``MULTI``/``EXEC``; scripts loaded first if new)."""
+    async def commit(self, connection: Connection) -> list[Any]:
+        """Apply every change atomically (one ``MULTI``/``EXEC``; scripts loaded first if new);
+        what each script returned."""
         if not self.scripts:
-            return
+            return []
         pipe = connection.client().pipeline(transaction=True)
         for source, args in self.scripts:
             await connection.script(source)(keys=[], args=args, client=pipe)
-        await pipe.execute()
+        results: list[Any] = await pipe.execute()
         self.changes.clear()
         self.scripts.clear()
+        return results
 
 
 #: The unit of work of the current request (None outside a request: writes go straight through).
