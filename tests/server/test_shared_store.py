@@ -154,51 +154,59 @@ def pair(redis_url: str) -> Iterator[tuple[str, str]]:
         yield one, two
 
 
+@pytest.fixture
+def fresh(pair: tuple[str, str]) -> tuple[str, str]:
+    """The two processes, reset (through the first)."""
+    assert httpx.post(f"{pair[0]}/__buildmock/reset", headers=CONTROL).status_code == 200
+    return pair
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A loopback server counting callbacks."""
+    found = Receiver()
+    yield found
+    found.close()
+
+
 def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
-    pair: tuple[str, str],
+    fresh: tuple[str, str], receiver: Receiver
 ) -> None:
-    one, two = pair
-    receiver = Receiver()
-    try:
-        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
-        mine = _run(one, receiver.url("/one"))
-        theirs = _run(two, receiver.url("/two"))
-        _advance(two, 1)
-        assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
-        assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
-        _advance(two, 600)  # through the process that did not create the first run
-        _advance(one, 600)  # past the end again, through the other: still once each
-        got = dict(receiver.wait_for(2))
-        time.sleep(0.3)
-        assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
-        for path, run in (("/one", mine), ("/two", theirs)):
-            read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
-                             headers=COCKTAIL.headers).json()["result"]  # fmt: skip
-            assert got[path] == read and read["runState"] == "DONE"
-        deadline = time.monotonic() + 5  # the receiver answers before the dispatcher counts
-        while _callbacks(two)["delivered"] != 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        states = [_callbacks(one), _callbacks(two)]
-        assert [s["pending"] for s in states] == [0, 0]
-        assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
-        assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
-    finally:
-        receiver.close()
+    one, two = fresh
+    mine = _run(one, receiver.url("/one"))
+    theirs = _run(two, receiver.url("/two"))
+    _advance(two, 1)
+    assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
+    assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
+    _advance(two, 600)  # through the process that did not create the first run
+    _advance(one, 600)  # past the end again, through the other: still once each
+    got = dict(receiver.wait_for(2))
+    time.sleep(0.3)
+    assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
+    for path, run in (("/one", mine), ("/two", theirs)):
+        read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
+                         headers=COCKTAIL.headers).json()["result"]  # fmt: skip
+        assert got[path] == read and read["runState"] == "DONE"
+    deadline = time.monotonic() + 5  # the receiver answers before the dispatcher counts
+    while _callbacks(two)["delivered"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    states = [_callbacks(one), _callbacks(two)]
+    assert [s["pending"] for s in states] == [0, 0]
+    assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
+    assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
 
 
-def test_every_worker_ticks_the_real_clock_and_one_delivers(redis_url: str) -> None:
-    receiver = Receiver()
+def test_every_worker_ticks_the_real_clock_and_one_delivers(
+    redis_url: str, receiver: Receiver
+) -> None:
     args = ("--store", redis_url, "--clock", "real", "--speed", "100", "--workers", "2")
-    try:
-        with serving(*args, "--api", "cocktail", "--token", TOKEN) as (base, _):
-            assert httpx.post(f"{base}/__buildmock/reset", headers=CONTROL).status_code == 200
-            runs = {_run(base, receiver.url(f"/{n}"))["buildRunSeq"] for n in range(4)}
-            got = receiver.wait_for(4)
-            time.sleep(1.2)  # two more ticks of every worker: nothing is delivered twice
-            assert sorted(path for path, _ in receiver.got()) == ["/0", "/1", "/2", "/3"]
-            assert {body["buildRunSeq"] for _, body in got} == runs
-    finally:
-        receiver.close()
+    with serving(*args, "--api", "cocktail", "--token", TOKEN) as (base, _):
+        assert httpx.post(f"{base}/__buildmock/reset", headers=CONTROL).status_code == 200
+        runs = {_run(base, receiver.url(f"/{n}"))["buildRunSeq"] for n in range(4)}
+        got = receiver.wait_for(4)
+        time.sleep(1.2)  # two more ticks of every worker: nothing is delivered twice
+        assert sorted(path for path, _ in receiver.got()) == ["/0", "/1", "/2", "/3"]
+        assert {body["buildRunSeq"] for _, body in got} == runs
 
 
 # -- the request journal, shared ----------------------------------------------------------------
@@ -210,9 +218,8 @@ def _requests(base: str, **params: object) -> dict[str, object]:
     return listed.json()  # type: ignore[no-any-return]
 
 
-def test_every_process_sees_every_processs_requests(pair: tuple[str, str]) -> None:
-    one, two = pair
-    assert httpx.post(f"{two}/__buildmock/reset", headers=CONTROL).status_code == 200
+def test_every_process_sees_every_processs_requests(fresh: tuple[str, str]) -> None:
+    one, two = fresh
     assert _requests(one)["total"] == 0, "a reset empties the shared journal"
     made = _run(one, "http://127.0.0.1:9/unused")
     path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
@@ -267,23 +274,18 @@ def test_the_shared_journal_is_a_bounded_ring(redis_url: str) -> None:
 
 
 def test_a_cancelled_run_is_called_back_at_once_by_the_process_that_cancelled(
-    pair: tuple[str, str],
+    fresh: tuple[str, str], receiver: Receiver
 ) -> None:
-    one, two = pair
-    receiver = Receiver()
-    try:
-        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
-        made = _run(one, receiver.url("/build"))
-        path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
-        for _ in range(100):
-            read = httpx.get(f"{two}{path}", headers=COCKTAIL.headers).json()["result"]
-            if read["runState"] == "RUNNING":
-                break
-            _advance(one, 0.5)
-        cancel = f"{two}/cocktail/v1/build/run/cancel/{made['buildRunSeq']}"
-        assert httpx.put(cancel, headers=COCKTAIL.headers).status_code == 200
-        got = receiver.wait_for(1)  # the cut run ended now: called back without a clock move
-        assert [(path, body["runState"]) for path, body in got] == [("/build", "ERROR")]
-        assert _callbacks(two)["delivered"] == 1
-    finally:
-        receiver.close()
+    one, two = fresh
+    made = _run(one, receiver.url("/build"))
+    path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
+    for _ in range(100):
+        read = httpx.get(f"{two}{path}", headers=COCKTAIL.headers).json()["result"]
+        if read["runState"] == "RUNNING":
+            break
+        _advance(one, 0.5)
+    cancel = f"{two}/cocktail/v1/build/run/cancel/{made['buildRunSeq']}"
+    assert httpx.put(cancel, headers=COCKTAIL.headers).status_code == 200
+    got = receiver.wait_for(1)  # the cut run ended now: called back without a clock move
+    assert [(path, body["runState"]) for path, body in got] == [("/build", "ERROR")]
+    assert _callbacks(two)["delivered"] == 1
