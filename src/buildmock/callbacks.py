@@ -3,10 +3,12 @@
 This is the only background activity in buildmock, and it never changes state: a vendor tells the
 dispatcher when a record will finish (``schedule``); when that time comes (``tick`` under any clock, and
 a timer thread under the real clock) the record is rendered and queued, and a worker thread delivers it
-with httpx. Only hosts on an allow-list are contacted (loopback by default, widened by
-``--callback-allow``): the name is checked, then resolved, every address it resolves to is checked,
-and the connection goes to the checked address (the name is kept for ``Host`` and TLS), so a name
-cannot be re-resolved somewhere else in between; the mock's own listening port is never a target.
+with httpx. Pending callbacks wait in a :class:`Schedule`: this process's own, or one every process
+shares (``store.redis.SharedSchedule``), which hands each due callback to one process only. Only
+hosts on an allow-list are contacted (loopback by default, widened by ``--callback-allow``): the
+name is checked, then resolved, every address it resolves to is checked, and the connection goes to
+the checked address (the name is kept for ``Host`` and TLS), so a name cannot be re-resolved
+somewhere else in between; the mock's own listening port is never a target.
 A delivery is tried at most ``attempts`` times with a timeout; every outcome is logged and kept for
 the control API.
 """
@@ -21,7 +23,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -156,11 +158,86 @@ def pinned_target(
     return Target(str(parsed.copy_with(host=str(chosen))), host_header, parsed.host)
 
 
-@dataclass
-class _Pending:
-    key: str
-    url: str
-    due: float
+class Schedule(Protocol):
+    """Where pending callbacks wait: ``key -> (url, due)``; each is taken once."""
+
+    def put(self, key: str, url: str, due: float) -> None:
+        """Schedule ``key`` at ``due`` (again: move it), unless it was already taken."""
+        ...
+
+    def drop(self, key: str) -> None:
+        """Unschedule ``key``."""
+        ...
+
+    def defer(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` once what was just put is visible to :meth:`take`."""
+        ...
+
+    def take(self, now: float) -> list[tuple[str, str, float]]:
+        """Remove and return the entries due at ``now``, soonest first: ``(key, url, due)``."""
+        ...
+
+    def size(self) -> int:
+        """How many entries wait."""
+        ...
+
+    def soonest(self) -> float | None:
+        """The earliest due time, if this process knows it cheaply."""
+        ...
+
+    def discard(self) -> None:
+        """Forget what this process holds (the dispatcher stops)."""
+        ...
+
+
+class MemorySchedule:
+    """The schedule of one process (the memory store)."""
+
+    def __init__(self, remembered: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str, float]] = {}
+        self._fired: OrderedDict[str, None] = OrderedDict()
+        self._remembered = remembered
+
+    def put(self, key: str, url: str, due: float) -> None:
+        """Schedule ``key`` unless it was already taken."""
+        with self._lock:
+            if key not in self._fired:
+                self._pending[key] = (url, due)
+
+    def drop(self, key: str) -> None:
+        """Unschedule ``key``."""
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def defer(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` now (what was put is visible at once)."""
+        action()
+
+    def take(self, now: float) -> list[tuple[str, str, float]]:
+        """Remove and return the due entries, soonest first (each key remembered as taken)."""
+        with self._lock:
+            due = sorted((due, key, url) for key, (url, due) in self._pending.items() if due <= now)
+            for _, key, _ in due:
+                del self._pending[key]
+                self._fired[key] = None
+            while len(self._fired) > self._remembered:
+                self._fired.popitem(last=False)
+        return [(key, url, at) for at, key, url in due]
+
+    def size(self) -> int:
+        """How many entries wait."""
+        return len(self._pending)
+
+    def soonest(self) -> float | None:
+        """The earliest due time, or None."""
+        with self._lock:
+            return min((due for _, due in self._pending.values()), default=None)
+
+    def discard(self) -> None:
+        """Forget everything pending."""
+        with self._lock:
+            self._pending.clear()
 
 
 @dataclass
@@ -191,6 +268,7 @@ class CallbackDispatcher:
         history: int = 100,
         transport: httpx.BaseTransport | None = None,
         own: tuple[str, int] | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self._now = now
         self._render = render
@@ -203,9 +281,9 @@ class CallbackDispatcher:
         #: The mock's own ``(host, port)``: never called back.
         self.own = own
         self._cond = threading.Condition()
-        self._pending: dict[str, _Pending] = {}
+        #: Pending callbacks: this process's own, or (a shared store) every process's.
+        self._pending: Schedule = schedule if schedule is not None else MemorySchedule()
         self._ready: deque[_Ready] = deque()
-        self._fired: OrderedDict[str, None] = OrderedDict()
         self._busy = 0
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -219,42 +297,41 @@ class CallbackDispatcher:
         if not url:
             return
         with self._cond:
-            if self._closed or key in self._fired:
+            if self._closed:
                 return
-            self._pending[key] = _Pending(key, url, due)
+            self._pending.put(key, url, due)
             self._cond.notify_all()
         if self.realtime:
             self._ensure_thread()
-        self.tick()
+        if due <= self._now():
+            self._pending.defer(self.tick)
 
     def forget(self, key: str) -> None:
         """Drop the callback of a record that will never finish (deleted before it did)."""
-        with self._cond:
-            self._pending.pop(key, None)
+        self._pending.drop(key)
 
     def tick(self) -> int:
-        """Queue every callback due at the current time; return how many."""
+        """Queue every callback due at the current time; return how many.
+
+        The schedule hands each due callback to one caller only (with a shared store, to one
+        process), so rendering happens outside the lock.
+        """
         with self._cond:
             if self._closed or not self._alive():
                 self._shut()
                 return 0
-            now = self._now()
-            due = sorted(
-                (p for p in self._pending.values() if p.due <= now), key=lambda p: (p.due, p.key)
-            )
-            for item in due:
-                del self._pending[item.key]
-                self._fired[item.key] = None
-                while len(self._fired) > 100_000:
-                    self._fired.popitem(last=False)
-                body = self._safe_render(item.key)
-                if body is None:
-                    self._record(item.key, item.url, "dropped", "the record is no longer stored", 0)
-                    continue
-                self._ready.append(_Ready(item.key, item.url, body))
-            if due:
+        due = self._pending.take(self._now())
+        ready = []
+        for key, url, _ in due:
+            body = self._safe_render(key)
+            if body is None:
+                self._record(key, url, "dropped", "the record is no longer stored", 0)
+            else:
+                ready.append(_Ready(key, url, body))
+        if ready:
+            with self._cond:
+                self._ready.extend(ready)
                 self._cond.notify_all()
-        if due:
             self._ensure_thread()
         return len(due)
 
@@ -266,7 +343,7 @@ class CallbackDispatcher:
     def _shut(self) -> None:
         with self._cond:
             self._closed = True
-            self._pending.clear()
+            self._pending.discard()
             self._ready.clear()
             self._cond.notify_all()
 
@@ -283,10 +360,11 @@ class CallbackDispatcher:
 
     def describe(self) -> dict[str, Any]:
         """Counts and the latest deliveries, for the control API's state."""
+        pending = self._pending.size()
         with self._cond:
             return {
                 "allow": ["localhost", "127.0.0.0/8", "::1", *self.allow],
-                "pending": len(self._pending),
+                "pending": pending,
                 "queued": len(self._ready),
                 **self.totals,
                 "recent": list(self.recent),
@@ -328,8 +406,8 @@ class CallbackDispatcher:
             self._thread.start()
 
     def _next_wait(self) -> float:
-        if self.realtime and self._pending:
-            soonest = min(p.due for p in self._pending.values())
+        soonest = self._pending.soonest() if self.realtime else None
+        if soonest is not None:
             return max(0.01, min(1.0, soonest - self._now()))
         return 1.0
 
@@ -344,12 +422,13 @@ class CallbackDispatcher:
                 self.tick()
             with self._cond:
                 if not self._ready:
-                    if not self._pending and idle > 30.0:
+                    waiting = self.realtime and self._pending.soonest() is not None
+                    if not waiting and idle > 30.0:
                         self._thread = None
                         return
                     wait = self._next_wait()
                     self._cond.wait(wait)
-                    idle = idle + wait if not self._pending else 0.0
+                    idle = idle + wait if not waiting else 0.0
                     continue
                 idle = 0.0
                 item = self._ready.popleft()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -19,6 +16,7 @@ from buildmock import callbacks
 from buildmock.settings import FIXTURES_DIR
 from tests.cases.cocktail import GATEWAY
 from tests.conftest import CONTROL, advance, make_app
+from tests.receiver import Receiver
 
 H = GATEWAY
 BASE = "/cocktail/v1/build/run"
@@ -268,46 +266,6 @@ def test_fixtures_load_and_declare_builds() -> None:
 
 
 # -- callbacks -----------------------------------------------------------------------------------
-
-
-class Receiver:
-    """A real HTTP server on loopback that records every POST it gets."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.bodies: list[tuple[str, Any]] = []
-        self.queries: list[str] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                path, _, query = self.path.partition("?")
-                with outer.lock:
-                    outer.bodies.append((path, orjson.loads(raw)))
-                    outer.queries.append(query)
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "/callback") -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def got(self) -> list[tuple[str, Any]]:
-        with self.lock:
-            return list(self.bodies)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import logging
@@ -151,8 +152,11 @@ class BuildMockApp:
         connexion_app: AsyncApp,
         fast: FastPath | None = None,
         wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+        shared: SharedServing | None = None,
     ) -> None:
         self.mock = mock
+        self.shared = shared
+        self._ticker: asyncio.Task[None] | None = None
         self.connexion = connexion_app
         self.fast = fast
         # ``wrap`` puts the shared layers in front of both request paths (see ``create_app``).
@@ -164,12 +168,18 @@ class BuildMockApp:
         await self._entry(scope, receive, send)
 
     def _starting(self, receive: Receive) -> Receive:
-        """``receive`` that sets a shared store up when the server's start-up event arrives."""
+        """``receive`` that sets a shared store up when the server's start-up event arrives (and
+        runs the callback ticker until it shuts down)."""
 
         async def wrapped() -> Any:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await self.mock.start()
+                if self.shared is not None and self._ticker is None:
+                    self._ticker = self.shared.start_ticker()
+            elif message["type"] == "lifespan.shutdown" and self._ticker is not None:
+                self._ticker.cancel()
+                self._ticker = None
             return message
 
         return wrapped
@@ -246,4 +256,4 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
         inner = Dashboard(inner, mock)
         return layers.wrap(inner, settings, render)
 
-    return BuildMockApp(mock, app, fast, layered)
+    return BuildMockApp(mock, app, fast, layered, shared)

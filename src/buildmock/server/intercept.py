@@ -103,6 +103,9 @@ class Interceptor:
                 await self._serve(scope, receive, recording_send, send, vendor, row)
         finally:
             row[DURATION] = time.time() - row[1]
+            keeping = journal.finish(row)
+            if keeping is not None:
+                await keeping
 
     async def _serve(
         self,

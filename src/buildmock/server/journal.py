@@ -3,22 +3,27 @@
 Recording keeps references to what the server already holds (the scope's header list, the body
 bytes) and formats nothing; redaction, decoding and matching happen only when a record is read
 through the control API. :class:`Journal` is the interface; :class:`MemoryJournal` the
-in-process ring (another backend only has to keep ``add``/``entries``/``clear``).
+in-process ring, :class:`RedisJournal` one ring shared by every process of a ``--store redis://``.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import itertools
+import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
 import orjson
+from redis.exceptions import RedisError
 
+from buildmock.store.bridge import wait
+from buildmock.store.redis import ROOT, Connection, UnitOfWork
 from buildmock.synth.factory import iso
 
 if TYPE_CHECKING:
@@ -70,6 +75,10 @@ class Journal(Protocol):
         """Keep a new row for the request in ``scope`` (the oldest may go) and return it."""
         ...
 
+    def finish(self, row: Row) -> Awaitable[None] | None:
+        """The request of ``row`` has been answered; what to await (if anything) to keep it."""
+        ...
+
     def entries(self) -> Iterable[Entry]:
         """Every kept entry, oldest first."""
         ...
@@ -95,6 +104,9 @@ class MemoryJournal:
         self._ring.append(row)
         return row
 
+    def finish(self, row: Row) -> None:
+        """Nothing to do: the row is in the ring already."""
+
     def entries(self) -> Iterable[Entry]:
         """A snapshot, oldest first."""
         return [Entry(*row) for row in list(self._ring)]
@@ -104,6 +116,100 @@ class MemoryJournal:
         count = len(self._ring)
         self._ring.clear()
         return count
+
+
+# ARGV: list key, id key, size, row without its id (a JSON array) -> the row's id
+_PUSH = """
+local id = redis.call('INCR', ARGV[2])
+redis.call('RPUSH', ARGV[1], '[' .. id .. ',' .. string.sub(ARGV[4], 2))
+redis.call('LTRIM', ARGV[1], -tonumber(ARGV[3]), -1)
+return id
+"""
+
+# ARGV: list key -> how many entries it held
+_CLEAR = """
+local n = redis.call('LLEN', ARGV[1])
+redis.call('DEL', ARGV[1])
+return n
+"""
+
+log = logging.getLogger("buildmock")
+
+#: The row of the request being served (a :class:`RedisJournal` pushes it with the request's writes).
+_OPEN: ContextVar[Row | None] = ContextVar("buildmock_journal_row", default=None)
+
+
+class RedisJournal:
+    """One ring of at most ``size`` requests in Redis, written by every process that serves.
+
+    A request is kept in this process only while it is served, then pushed in one script (id,
+    append, trim), so any process's control API sees it: a request that writes is pushed in its
+    writes' transaction (no round trip of its own, in the journal before it is answered); any other
+    once it has been answered. Ids keep growing across clears and resets, as
+    :class:`MemoryJournal`'s do.
+    """
+
+    def __init__(self, connection: Connection, size: int = DEFAULT_SIZE) -> None:
+        self.connection = connection
+        self.size = size
+        self.key = f"{ROOT}:journal"
+
+    def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Row:
+        """A new row, kept here until it is pushed (:meth:`enlist` or :meth:`finish`)."""
+        row = [0, time.time(), clock, vendor, scope["method"], scope["path"],
+               scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0]  # fmt: skip
+        _OPEN.set(row)
+        return row
+
+    def enlist(self, work: UnitOfWork, status: int) -> Row | None:
+        """Push the current request's row with ``work`` (its last script answers the row's id,
+        which the caller puts in ``row[0]``); None when there is no row to push."""
+        row = _OPEN.get()
+        if row is None or row[0] != 0:
+            return None
+        row[STATUS], row[DURATION] = status, time.time() - row[1]
+        row[0] = -1  # on its way: finish() leaves it alone unless the commit fails
+        work.also(_PUSH, self._args(row))
+        return row
+
+    async def finish(self, row: Row) -> None:
+        """Push the answered request unless its commit did (a lost Redis loses the entry, never
+        the answer)."""
+        _OPEN.set(None)
+        if row[0] > 0:
+            return
+        try:
+            script = self.connection.script(_PUSH)
+            row[0] = await script(keys=[], args=self._args(row), client=self.connection.client())
+        except RedisError as exc:
+            log.warning("request journal: could not record %s %s: %s", row[4], row[5], exc)
+
+    def _args(self, row: Row) -> list[Any]:
+        payload = orjson.dumps(
+            [row[1], row[2], row[3], row[4], row[5], row[6].decode("latin-1"),
+             [[k.decode("latin-1"), v.decode("latin-1")] for k, v in row[7]],
+             row[8].decode("latin-1"), row[9], list(row[10]), row[11], row[12]]
+        )  # fmt: skip
+        return [self.key, f"{self.key}:id", self.size, payload]
+
+    def entries(self) -> Iterable[Entry]:
+        """Every process's kept requests, oldest first (called from a bridged control request)."""
+        raws = wait(self.connection.client().lrange(self.key, 0, -1))
+        return [_entry(orjson.loads(raw)) for raw in raws]
+
+    def clear(self) -> int:
+        """Empty the shared ring."""
+        script = self.connection.script(_CLEAR)
+        return int(wait(script(keys=[], args=[self.key], client=self.connection.client())))
+
+
+def _entry(data: list[Any]) -> Entry:
+    seq, wall, clock, vendor, method, path, query, headers, body, status, applied, delay, took = (
+        data
+    )
+    return Entry(seq, wall, clock, vendor, method, path, query.encode("latin-1"),
+                 [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                 body.encode("latin-1"), status, applied, delay, took)  # fmt: skip
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import yaml
 
 from buildmock.core.clock import MANUAL_EPOCH, Clock, make_clock
 from buildmock.server import fixtures, scenarios, snapshot
-from buildmock.server.journal import Journal, MemoryJournal
+from buildmock.server.journal import Journal, MemoryJournal, RedisJournal
 from buildmock.server.operations import OperationTable
 from buildmock.settings import Settings
 from buildmock.store import is_redis, open_store
@@ -75,7 +75,13 @@ class BuildMock:
         self._lock = threading.RLock()
         #: Routes of the specs, the request journal (None with ``--journal 0``), scenario rules.
         self.operations = OperationTable(self.specs)
-        self.journal: Journal | None = MemoryJournal(settings.journal) if settings.journal else None
+        self.journal: Journal | None = None
+        if settings.journal:
+            self.journal = (
+                MemoryJournal(settings.journal)
+                if self.cluster is None
+                else RedisJournal(self.cluster.connection, settings.journal)
+            )
         self.scenarios = scenarios.Scenarios(settings.seed, self.operations, list(self.runtimes))
         self.on_reset: list[Callable[[], None]] = []
         if self.cluster is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -199,6 +199,8 @@ class UnitOfWork:
         # (vendor, kind, key) -> (seq, record or None for a delete); in the order they were made
         self.changes: dict[tuple[str, str, str], tuple[int, Record | None]] = {}
         self.scripts: list[tuple[str, list[Any]]] = []
+        #: What to run (bridged) once the writes are in (a callback that fell due at once).
+        self.after: list[Callable[[], Any]] = []
 
     def write(
         self,
@@ -210,6 +212,10 @@ class UnitOfWork:
     ) -> None:
         """Remember a change and the script that makes it."""
         self.changes[identity] = (seq, record)
+        self.scripts.append((script, args))
+
+    def also(self, script: str, args: list[Any]) -> None:
+        """Apply one more script with the request's writes (not a record: a schedule entry)."""
         self.scripts.append((script, args))
 
     def touches(self, vendor: str, kind: str) -> bool:
@@ -229,16 +235,18 @@ class UnitOfWork:
         ]
         return sorted(found, key=lambda entry: entry[0], reverse=True)
 
-    async def commit(self, connection: Connection) -> None:
-        """Apply every change atomically (one ``MULTI``/``EXEC``; scripts loaded first if new)."""
+    async def commit(self, connection: Connection) -> list[Any]:
+        """Apply every change atomically (one ``MULTI``/``EXEC``; scripts loaded first if new);
+        what each script returned."""
         if not self.scripts:
-            return
+            return []
         pipe = connection.client().pipeline(transaction=True)
         for source, args in self.scripts:
             await connection.script(source)(keys=[], args=args, client=pipe)
-        await pipe.execute()
+        results: list[Any] = await pipe.execute()
         self.changes.clear()
         self.scripts.clear()
+        return results
 
 
 #: The unit of work of the current request (None outside a request: writes go straight through).
@@ -257,6 +265,10 @@ class RedisStore:
 
     def _prefix(self) -> str:
         return f"{ROOT}:{GENERATION.get()}:{self.vendor}"
+
+    def schedule(self, name: str) -> SharedSchedule:
+        """A schedule of due times shared by every process (see :class:`SharedSchedule`)."""
+        return SharedSchedule(self, name)
 
     def _base(self, kind: str) -> str:
         return f"{self._prefix()}:k:{kind}"
@@ -482,6 +494,106 @@ class RedisStore:
         keys = [key for key in wait(_collect(client, pattern))]
         for start in range(0, len(keys), 500):
             wait(client.unlink(*keys[start : start + 500]))
+
+
+# ARGV: base, key, url, due: schedule unless that key was already called back
+_SCHEDULE = """
+local base, key = ARGV[1], ARGV[2]
+if redis.call('SISMEMBER', base .. ':fired', key) == 1 then return 0 end
+redis.call('ZADD', base, ARGV[4], key)
+redis.call('HSET', base .. ':url', key, ARGV[3])
+return 1
+"""
+
+# ARGV: base, key
+_UNSCHEDULE = """
+redis.call('ZREM', ARGV[1], ARGV[2])
+return redis.call('HDEL', ARGV[1] .. ':url', ARGV[2])
+"""
+
+# ARGV: base, now, limit -> {key, url, due, …}: the due entries, each taken by one caller only
+_CLAIM = """
+local base = ARGV[1]
+local due = redis.call('ZRANGEBYSCORE', base, '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+local out = {}
+for i = 1, #due, 2 do
+  local key = due[i]
+  redis.call('ZREM', base, key)
+  local url = redis.call('HGET', base .. ':url', key)
+  redis.call('HDEL', base .. ':url', key)
+  redis.call('SADD', base .. ':fired', key)
+  if url then
+    out[#out + 1] = key
+    out[#out + 1] = url
+    out[#out + 1] = due[i + 1]
+  end
+end
+return out
+"""
+
+#: Due entries one claim takes (the rest are taken by the next claim).
+CLAIM_BATCH = 500
+
+
+class SharedSchedule:
+    """Due times of keys (a vendor's pending callbacks) kept in Redis with the vendor's records.
+
+    Whichever process claims a due entry (one script: read, remove, mark fired) is the only one
+    that gets it, so each is acted on once. Inside a request, changes are written with its unit of
+    work (a request that fails schedules nothing).
+    """
+
+    def __init__(self, store: RedisStore, name: str) -> None:
+        self._store = store
+        self._name = name
+
+    def _base(self) -> str:
+        return f"{self._store._prefix()}:sched:{self._name}"
+
+    def _apply(self, script: str, args: list[Any]) -> None:
+        work = WORK.get()
+        if work is None:
+            self._store._run(script, *args)
+        else:
+            work.also(script, args)
+
+    def put(self, key: str, url: str, due: float) -> None:
+        """Schedule ``key`` at ``due`` (again: move it), unless it was already taken."""
+        self._apply(_SCHEDULE, [self._base(), key, url, repr(float(due))])
+
+    def drop(self, key: str) -> None:
+        """Unschedule ``key``."""
+        self._apply(_UNSCHEDULE, [self._base(), key])
+
+    def defer(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` once this request's writes are in (now, outside a request)."""
+        work = WORK.get()
+        if work is None:
+            action()
+        else:
+            work.after.append(action)
+
+    def take(self, now: float) -> list[tuple[str, str, float]]:
+        """Claim the entries due at ``now``, soonest first: ``(key, url, due)``."""
+        taken: list[tuple[str, str, float]] = []
+        while True:
+            raw = self._store._run(_CLAIM, self._base(), repr(float(now)), CLAIM_BATCH)
+            taken.extend(
+                (_text(raw[i]), _text(raw[i + 1]), float(raw[i + 2])) for i in range(0, len(raw), 3)
+            )
+            if len(raw) < 3 * CLAIM_BATCH:
+                return taken
+
+    def size(self) -> int:
+        """How many entries wait."""
+        return int(wait(self._store.connection.client().zcard(self._base())))
+
+    def soonest(self) -> float | None:
+        """Not known without a round trip: the serving loop's ticker polls instead."""
+        return None
+
+    def discard(self) -> None:
+        """Nothing is held in this process."""
 
 
 def _text(value: Any) -> str:

@@ -12,6 +12,7 @@ from buildmock.callbacks import CallbackDispatcher
 from buildmock.core.errors import ApiError
 from buildmock.domain import cocktail as model
 from buildmock.server.fixtures import FixtureContext
+from buildmock.store.redis import RedisStore
 from buildmock.vendors.base import (
     Headers,
     Runtime,
@@ -377,13 +378,16 @@ def on_start(rt: Runtime) -> None:
             else model.render_run(record, max(rt.now(), model.end_of(record)))
         )
 
+    # A shared store keeps the schedule with the runs, and the serving loop ticks (not a thread).
+    shared = rt.store.schedule(CALLBACKS) if isinstance(rt.store, RedisStore) else None
     made = CallbackDispatcher(
         now=rt.now,
         render=render,
         allow=rt.settings.callback_allow,
-        realtime=rt.settings.clock == "real",
+        realtime=rt.settings.clock == "real" and shared is None,
         alive=lambda: rt.services.get(CALLBACKS) is made,
         own=(rt.settings.host, rt.settings.port),
+        schedule=shared,
     )
     rt.services[CALLBACKS] = made
 
