@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import AsyncParameterDecorator, pythonic
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -270,13 +272,25 @@ class CachedJSONBodyValidator(JSONRequestBodyValidator):
         if not raw:
             return None
         if self._encoding.lower().replace("-", "") != "utf8":
-            return await super()._parse(_replay(raw), scope)
+            return await _stdlib_parse(super()._parse, raw, scope)
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             # Whatever orjson refuses (huge integers, NaN, other encodings) gets the stdlib's
             # verdict and message, as Connexion would give.
-            return await super()._parse(_replay(raw), scope)
+            return await _stdlib_parse(super()._parse, raw, scope)
+
+
+async def _stdlib_parse(parse: Any, raw: bytes, scope: Scope) -> Any:
+    """Connexion's own parse of ``raw``, with an integer too long for Python a 400, not a 500."""
+    try:
+        return await parse(_replay(raw), scope)
+    except UnicodeDecodeError:
+        raise
+    except ValueError as exc:  # not JSONDecodeError: Connexion makes that a 400 itself
+        raise BadRequestProblem(
+            detail=f"request body has a number longer than {sys.get_int_max_str_digits()} digits"
+        ) from exc
 
 
 async def _replay(raw: bytes) -> AsyncGenerator[bytes, None]:
