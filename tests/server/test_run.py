@@ -7,8 +7,9 @@ import socket
 import pytest
 
 from buildmock.server.protocol import GuardedH11, GuardedHttpTools, protocol
-from buildmock.server.run import exposure_warning, listen
+from buildmock.server.run import exposure_warning, listen, serve
 from buildmock.settings import Settings
+from tests.process import free_port
 
 
 def test_bind_errors_are_one_line() -> None:
@@ -44,3 +45,23 @@ def test_protocols_carry_the_limits() -> None:
     assert issubclass(
         protocol("h11", timeout=1.0, max_headers=7, max_header_bytes=2048), GuardedH11
     )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("store", "said"),
+    [
+        ("redis://:hunter2-secret@127.0.0.1:{closed}/0", "connecting to 127.0.0.1:{closed}"),
+        ("redis://127.0.0.1:notaport/0", "notaport"),
+    ],
+)
+def test_unreachable_store_is_one_line(
+    capsys: pytest.CaptureFixture[str], store: str, said: str, workers: int
+) -> None:
+    closed = free_port()  # nothing listens there
+    settings = Settings(port=free_port(), store=store.format(closed=closed), workers=workers)
+    assert serve(settings) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("buildmock: error: cannot use --store redis://") and err.count("\n") == 1
+    assert said.format(closed=closed) in err
+    assert "hunter2-secret" not in err and "Traceback" not in err

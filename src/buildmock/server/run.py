@@ -20,6 +20,7 @@ from buildmock.server.fixtures import FixtureError
 from buildmock.server.protocol import configure_protocols, protocol
 from buildmock.settings import Settings
 from buildmock.store import is_redis
+from buildmock.store.redis import check_reachable
 
 
 def banner(settings: Settings, apis: list[str], started: float) -> str:
@@ -137,6 +138,7 @@ def serve_workers(settings: Settings) -> int:
         return 2
     try:
         listen(settings.host, settings.port).close()  # a port in use is one line, here
+        check_reachable(settings.store)
         create_app(settings.with_(store="memory://"))  # bad fixtures fail here, once
     except (FixtureError, ValueError, OSError) as exc:
         print(f"buildmock: error: {one_line(exc)}", file=sys.stderr)
@@ -175,6 +177,8 @@ def serve(settings: Settings) -> int:
         warning = exposure_warning(settings)
         if warning:
             print(warning, file=sys.stderr, flush=True)
+        if is_redis(settings.store):
+            check_reachable(settings.store)  # one line now, not a traceback from the lifespan
         app = create_app(settings)
     except Exception as exc:  # every start-up failure is one line, not a traceback
         if sock is not None:

@@ -14,8 +14,10 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+import redis
 import redis.asyncio as aioredis
 
 from buildmock.core.clock import checked_advance
@@ -153,6 +155,23 @@ def canon(value: Any) -> str | None:
     if isinstance(value, int | float):
         return "n" + format(float(value), ".17g")
     return None
+
+
+def check_reachable(url: str, timeout: float = 2.0) -> None:
+    """Raise OSError, in one line, unless the Redis at ``url`` answers a PING (checked at start)."""
+    secret = urlsplit(url).password
+
+    def masked(text: str) -> str:  # never print a password from the URL
+        return text.replace(secret, "***") if secret else text
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, ValueError) as exc:
+        raise OSError(f"cannot use --store {masked(url)}: {masked(str(exc))}") from exc
 
 
 class Connection:
