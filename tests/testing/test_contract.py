@@ -145,3 +145,39 @@ def test_off_loopback_only_safe_methods_are_tested_or_sent(pytester: pytest.Pyte
     assert remote.seen, "nothing reached the read-only target"
     assert {method for method, _ in remote.seen} <= {"GET", "HEAD", "OPTIONS"}
     assert "POST" in {method for method, _ in sandbox.seen}
+
+
+def test_error_status_judges_a_server_answering_failures_with_200(
+    pytester: pytest.Pytester,
+) -> None:
+    """Against ``serve --cocktail-errors vendor``: the 200 mode's profile passes, the default one fails."""
+    from tests.cases import CASES
+    from tests.process import serving
+
+    gateway = CASES["cocktail"].headers
+    with serving("--api", "cocktail", "--no-fixtures", "--cocktail-errors", "vendor") as (base, _):
+        pytester.makepyfile(
+            test_user=f"""
+            import pytest
+            from buildmock.contract.runner import ContractError
+            from buildmock.testing import contract_tests
+
+            common = dict(base_url="{base}/cocktail", headers={gateway!r}, phases=["examples"], seed=1,
+                          max_examples=2, include_operations=["get_build_run", "list_build_runs"])
+            test_vendor_mode = contract_tests("cocktail", error_status=200, **common)
+            test_default_profile = contract_tests("cocktail", **common)
+
+            def test_no_mode_for_the_mock():
+                with pytest.raises(ContractError, match="--error-status is for a server"):
+                    contract_tests("cocktail", error_status=200)
+            """
+        )
+        result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*test_vendor_mode[[]{op}[]] PASSED*"
+            for op in ("GET /v1/build/run", "GET /v1/build/run/{buildSeq}")
+        ]
+        + ["*test_no_mode_for_the_mock PASSED*"]
+    )
+    result.stdout.fnmatch_lines(["*test_default_profile*FAILED*"])
