@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
 import yaml
 
 from buildmock.settings import SPECS_DIR
+from tests.cases import CASES
 from tests.contract.servers import Drifted, Recorder, mock_app, on_json_200, serve
+from tests.process import serving
 
 pytest_plugins = ["pytester"]
 
@@ -145,3 +148,41 @@ def test_off_loopback_only_safe_methods_are_tested_or_sent(pytester: pytest.Pyte
     assert remote.seen, "nothing reached the read-only target"
     assert {method for method, _ in remote.seen} <= {"GET", "HEAD", "OPTIONS"}
     assert "POST" in {method for method, _ in sandbox.seen}
+
+
+@pytest.fixture(scope="module")
+def vendor_errors_server() -> Iterator[str]:
+    """``serve --cocktail-errors vendor``, started outside any test's pytester (its module snapshot
+    would drop what httpx imports on first use)."""
+    with serving("--api", "cocktail", "--no-fixtures", "--cocktail-errors", "vendor") as (base, _):
+        yield base
+
+
+def test_error_status_judges_a_server_answering_failures_with_200(
+    pytester: pytest.Pytester, vendor_errors_server: str
+) -> None:
+    """Against ``serve --cocktail-errors vendor``: the 200 mode's profile passes, the default one fails."""
+    gateway = CASES["cocktail"].headers
+    pytester.makepyfile(
+        test_user=f"""
+        import pytest
+        from buildmock.contract.runner import ContractError
+        from buildmock.testing import contract_tests
+
+        common = dict(base_url="{vendor_errors_server}/cocktail", headers={gateway!r}, phases=["examples"],
+                      seed=1, max_examples=2, include_operations=["get_build_run", "list_build_runs"])
+        test_vendor_mode = contract_tests("cocktail", error_status=200, **common)
+        test_default_profile = contract_tests("cocktail", **common)
+
+        def test_no_mode_for_the_mock():
+            with pytest.raises(ContractError, match="--error-status is for a server"):
+                contract_tests("cocktail", error_status=200)
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    operations = ("GET /v1/build/run", "GET /v1/build/run/{buildSeq}")
+    result.stdout.fnmatch_lines_random(
+        [f"*test_vendor_mode[[]{op}[]] PASSED*" for op in operations]
+        + ["*test_no_mode_for_the_mock PASSED*"]
+    )
+    result.stdout.fnmatch_lines(["*test_default_profile*FAILED*"])

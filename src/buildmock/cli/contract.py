@@ -32,6 +32,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _status(raw: str) -> int:
+    value = int(raw)
+    if not 100 <= value <= 599:
+        raise argparse.ArgumentTypeError("must be an HTTP status, 100 to 599")
+    return value
+
+
 def _assignment(raw: str) -> tuple[str, str]:
     name, sep, value = raw.partition("=")
     if not sep or not name.strip():
@@ -110,6 +117,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="also send POST/PUT/PATCH/DELETE to a non-loopback host (default: GET, HEAD, OPTIONS only)",
     )  # fmt: skip
     p.add_argument(
+        "--error-status", type=_status, metavar="N",
+        help="the server answers every failure with HTTP N (a real Cocktail server: 200): judge it with the "
+        "spec's profile for that mode (a buildmock server reports its own; default: failures carry a 4xx/5xx)",
+    )  # fmt: skip
+    p.add_argument(
         "--max-requests", type=_positive_int, metavar="N", help="stop after N requests in all"
     )
     p.add_argument(
@@ -169,6 +181,7 @@ def options_from(args: argparse.Namespace) -> ContractOptions:
         max_requests=args.max_requests,
         rate_limit=args.rate_limit,
         report_dir=args.report,
+        error_status=args.error_status,
         parameters=tuple(
             (location, name, value)
             for location in ("path", "query", "header")

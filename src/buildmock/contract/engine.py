@@ -104,15 +104,31 @@ class RunResult:
 PROFILE_KEY = "x-buildmock-contract"
 
 
-def spec_profile(spec: Mapping[str, Any]) -> dict[str, Any]:
+def spec_profile(spec: Mapping[str, Any], error_status: int | None = None) -> dict[str, Any]:
     """The Schemathesis settings a spec asks for (``x-buildmock-contract.schemathesis``), if any.
 
     A vendor that answers a schema-valid request with a documented 400 (Vela refuses to cancel a
     finished build with 400, not 409) says so here, per operation, instead of the check being
-    loosened for every vendor; it applies to mock and real targets alike.
+    loosened for every vendor; it applies to mock and real targets alike. ``error_status`` is the
+    status the target answers every failure with (200 for Cocktail's server), or None when failures
+    carry their own 4xx/5xx status: the profile's ``modes`` whose ``when.error-status`` equals it are
+    merged over the base settings, and no other.
     """
     profile = spec.get(PROFILE_KEY) or {}
-    return copy.deepcopy(dict(profile.get("schemathesis") or {}))
+    settings = copy.deepcopy(dict(profile.get("schemathesis") or {}))
+    if error_status is not None:
+        for mode in profile.get("modes") or ():
+            if (mode.get("when") or {}).get("error-status") == error_status:
+                _merge(settings, copy.deepcopy(mode.get("schemathesis") or {}), append=True)
+    return settings
+
+
+def error_modes(spec: Mapping[str, Any]) -> list[int]:
+    """The error statuses (``when.error-status``) the spec's profile has a mode for."""
+    modes = (spec.get(PROFILE_KEY) or {}).get("modes") or ()
+    return sorted(
+        {int(m["when"]["error-status"]) for m in modes if "error-status" in (m.get("when") or {})}
+    )
 
 
 def make_config(
@@ -154,10 +170,13 @@ def make_config(
     return SchemathesisConfig.from_dict(data)
 
 
-def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
+def _merge(into: dict[str, Any], extra: Mapping[str, Any], append: bool = False) -> None:
+    """Merge ``extra`` into ``into``: tables recursively; lists replaced, or appended if ``append``."""
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
+            _merge(into[key], value, append)
+        elif append and isinstance(value, list) and isinstance(into.get(key), list):
+            into[key] = into[key] + value
         else:
             into[key] = value
 

@@ -21,6 +21,7 @@ from buildmock.contract.engine import (
     ALL_PHASES,
     Finding,
     RunResult,
+    error_modes,
     execute,
     make_config,
     spec_profile,
@@ -37,7 +38,7 @@ from buildmock.contract.safety import (
     url_host,
 )
 from buildmock.contract.strict import close_responses
-from buildmock.contract.target import accepts_any_credential, find_buildmock
+from buildmock.contract.target import Buildmock, accepts_any_credential, find_buildmock
 from buildmock.contract.verdict import (
     EXIT_ERROR,
     EXIT_FINDINGS,
@@ -86,6 +87,8 @@ class ContractOptions:
     specs: Path = SPECS_DIR
     #: ``(location, name, value)``: Schemathesis parameter overrides (``--set-path`` and friends).
     parameters: tuple[tuple[str, str, str], ...] = ()
+    #: ``--error-status N``: the target answers every failure with HTTP N (None: with a 4xx/5xx).
+    error_status: int | None = None
 
 
 @dataclass
@@ -158,9 +161,10 @@ def target_url(base_url: str, api: str, many: bool) -> str:
     return f"{base_url.rstrip('/')}/{api}" if many else base_url
 
 
-def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str | None,
-            read_only: bool, spec: Mapping[str, Any], any_credential: bool = False) -> SchemathesisConfig:  # fmt: skip
-    extra: dict[str, Any] = spec_profile(spec)
+def _config(options: ContractOptions, headers: Mapping[str, str], base_url: str | None, read_only: bool,
+            spec: Mapping[str, Any], any_credential: bool = False,
+            error_status: int | None = None) -> SchemathesisConfig:  # fmt: skip
+    extra: dict[str, Any] = spec_profile(spec, error_status)
     if (
         any_credential
     ):  # a default ``buildmock serve``: accepting any credential is its documented behaviour
@@ -341,6 +345,52 @@ def any_credential_note(url: str, spec: Mapping[str, Any]) -> str:
     )
 
 
+def check_error_status(options: ContractOptions, specs: Mapping[str, Mapping[str, Any]]) -> None:
+    """ContractError unless ``--error-status`` targets a server and some tested spec has a mode for it."""
+    wanted = options.error_status
+    if wanted is None:
+        return
+    if options.mock:
+        raise ContractError(
+            "--error-status is for a server (--base-url): the bundled mock answers failures with a 4xx"
+        )
+    if not any(wanted in error_modes(spec) for spec in specs.values()):
+        modes = [
+            f"{api} ({', '.join(map(str, m))})"
+            for api, spec in specs.items()
+            if (m := error_modes(spec))
+        ]
+        raise ContractError(
+            f"--error-status {wanted}: no tested spec has a profile for it (profiles: {', '.join(modes) or 'none'})"
+        )
+
+
+def judged_error_status(
+    api: str, spec: Mapping[str, Any], wanted: int | None, server: Buildmock | None
+) -> tuple[int | None, str]:
+    """The status ``api``'s target answers failures with (None: a 4xx/5xx each), and a note on the choice.
+
+    A buildmock server says how it answers (``GET /__buildmock/health``), and its word beats
+    ``--error-status``; any other target is judged as ``--error-status`` says.
+    """
+    status, notes = wanted, []
+    if server is not None:
+        status = server.error_status.get(api)
+        if wanted is not None and status != wanted:
+            answers = f"with HTTP {status}" if status is not None else "with a 4xx"
+            notes.append(
+                f"--error-status {wanted} not used: the buildmock server answers {api}'s failures {answers}"
+            )
+    if status is not None:
+        if status in error_modes(spec):
+            notes.append(f"judged as a target answering failures with HTTP {status} "
+                         f"(the spec's x-buildmock-contract mode for it)")  # fmt: skip
+        else:
+            notes.append(f"answers failures with HTTP {status}, and the spec has no profile for it: "
+                         "judged with its default profile")  # fmt: skip
+    return status, "; ".join(notes)
+
+
 def run_contract(
     options: ContractOptions,
     *,
@@ -369,6 +419,7 @@ def run_contract(
     specs = {api: load_spec(options.specs, api) for api in apis}
     for api in apis:
         check_parameters(specs[api], api, options.parameters)
+    check_error_status(options, specs)
     user_headers = dict(options.headers)
     shown: list[tuple[str, str]] = list(options.headers)
     if options.mock:
@@ -396,6 +447,7 @@ def run_contract(
         methods = allowed_methods(url, options.allow_writes, classify)
         read_only = methods is not None
         any_credential = False
+        found = None
         if url is not None:
             reason = check_reachable(url)
             if reason is not None:
@@ -411,9 +463,14 @@ def run_contract(
             if found is not None and (options.checks is None or "all" in options.checks):
                 with contextlib.suppress(RequestRefused):
                     any_credential = accepts_any_credential(url, specs[api], admit=probe)
+        error_status, error_note = judged_error_status(
+            api, specs[api], options.error_status, found[0] if found is not None else None
+        )
         headers = {**(mock_headers(api, spec) if options.mock else {}), **user_headers}
         try:
-            config = _config(options, headers, url, read_only, specs[api], any_credential)
+            config = _config(
+                options, headers, url, read_only, specs[api], any_credential, error_status
+            )
             schema = _filter(_load(options, api, spec, config), spec, options, read_only)
         except ContractError:
             raise
@@ -438,6 +495,8 @@ def run_contract(
                      guard.sent - before, read_only, time.perf_counter() - started)  # fmt: skip
         if any_credential and url is not None:
             run.notes.append(any_credential_note(url, specs[api]))
+        if error_note:
+            run.notes.append(error_note)
         if guard.exhausted:
             report.stopped_by_budget = True
             report.budget = f"--max-requests {options.max_requests}"

@@ -100,6 +100,8 @@ def render(specs: Path = SPECS_DIR) -> str:
         "# uses the [[project]] whose title is the spec's info.title. A default server accepts any credential,",
         f"# so {', '.join(DISABLED_CHECKS)} is off here; `buildmock contract --mock` runs it against a mock",
         "# pinned to a token.",
+        "# A profile's `modes` are not here: each [[project]] is for a server answering failures with their own",
+        "# status; judge one answering them with 200 (Cocktail's) with `buildmock contract --error-status 200`.",
     ]
     for path in sorted(specs.glob("*.yaml")):
         spec = yaml.safe_load(path.read_text())

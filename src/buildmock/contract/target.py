@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Where a buildmock server answers its liveness probe, relative to its root.
@@ -20,6 +20,8 @@ class Buildmock:
 
     root: str
     apis: tuple[str, ...]
+    #: APIs that answer every failure with one status, and that status (health's ``error_status``).
+    error_status: Mapping[str, int] = field(default_factory=dict)
 
 
 #: Called before each probe request (the run's budget counts them); may raise to refuse it.
@@ -46,7 +48,13 @@ def _health(root: str, timeout: float, admit: Admit) -> Buildmock | None:
         or not isinstance(body.get("apis"), list)
     ):
         return None
-    return Buildmock(root.rstrip("/"), tuple(str(api) for api in body["apis"]))
+    fixed = body.get("error_status")
+    error_status = {
+        str(api): status
+        for api, status in (fixed.items() if isinstance(fixed, dict) else ())
+        if isinstance(status, int) and not isinstance(status, bool)
+    }
+    return Buildmock(root.rstrip("/"), tuple(str(api) for api in body["apis"]), error_status)
 
 
 def find_buildmock(

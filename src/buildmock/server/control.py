@@ -18,6 +18,7 @@ from buildmock.vendors.base import json_response
 
 if TYPE_CHECKING:
     from buildmock.server.mock import BuildMock
+    from buildmock.vendors.base import Runtime
 
 
 def _clock(mock: BuildMock) -> dict[str, Any]:
@@ -32,8 +33,25 @@ def _state(mock: BuildMock) -> dict[str, Any]:
 
 
 async def health(mock: BuildMock) -> Response:
-    """Liveness."""
-    return json_response({"status": "ok", "version": __version__, "apis": list(mock.runtimes)})
+    """Liveness, the vendors served, and which of them answer every failure with one status."""
+    body: dict[str, Any] = {"status": "ok", "version": __version__, "apis": list(mock.runtimes)}
+    fixed = {
+        name: status
+        for name, rt in mock.runtimes.items()
+        if (status := _error_status(rt)) is not None
+    }
+    if fixed:
+        body["error_status"] = fixed
+    return json_response(body)
+
+
+def _error_status(rt: Runtime) -> int | None:
+    """The status every failure of ``rt``'s vendor is answered with, when it is one for all (Cocktail's
+    ``--cocktail-errors vendor``: 200); None when a failure carries its own status. Asked of the renderer
+    itself, so a contract run judges the errors the server really sends."""
+    render = rt.vendor.renderer(rt.settings)
+    statuses = {render(ApiError(status, "probe")).status_code for status in (400, 404)}
+    return statuses.pop() if len(statuses) == 1 else None
 
 
 async def reset(mock: BuildMock) -> Response:

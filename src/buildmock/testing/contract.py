@@ -25,6 +25,7 @@ from buildmock.contract.runner import (
     ContractError,
     ContractOptions,
     ContractReport,
+    check_error_status,
     load_spec,
     run_config,
     select_operations,
@@ -68,6 +69,7 @@ def contract_tests(
     max_requests: int | None = None,
     specs: Path = SPECS_DIR,
     classify_host: HostClassifier = is_loopback_host,
+    error_status: int | None = None,
 ) -> Callable[..., None]:
     """A pytest test, one per operation of ``specs/<api>.yaml``: assign it to a ``test_*`` name.
 
@@ -76,17 +78,19 @@ def contract_tests(
     before they are sent) unless ``allow_writes`` or the host is loopback, spaced by ``rate_limit``
     (``"5/s"``, ``"100/m"``) if given; past ``max_requests`` requests in all (per process) the
     remaining tests are skipped. ``headers`` are sent with every request and masked in every failure
-    message. A failed check fails the operation's test with :class:`ContractDrift`, explained
-    as ``buildmock contract`` explains it.
+    message. ``error_status=200`` judges a ``base_url`` that answers every failure with 200 (Cocktail's
+    server) with the spec's profile for that mode. A failed check fails the operation's test with
+    :class:`ContractDrift`, explained as ``buildmock contract`` explains it.
     """
     user_headers = dict(headers or {})
     options = ContractOptions(
         mock=base_url is None, base_url=base_url, apis=(api,), checks=tuple(checks) if checks else None,
         phases=tuple(phases), max_examples=max_examples, seed=seed, headers=tuple(user_headers.items()),
         include_operations=tuple(include_operations), strict=strict, allow_writes=allow_writes,
-        rate_limit=rate_limit, specs=specs,
+        rate_limit=rate_limit, specs=specs, error_status=error_status,
     )  # fmt: skip
     spec = load_spec(specs, api)
+    check_error_status(options, {api: spec})
     if base_url is not None:
         try:
             url_host(base_url)
@@ -100,7 +104,9 @@ def contract_tests(
     config_headers = (
         user_headers if base_url is not None else {**mock_headers(api, spec), **user_headers}
     )
-    config = run_config(options, config_headers, base_url, read_only, spec)
+    config = run_config(
+        options, config_headers, base_url, read_only, spec, error_status=error_status
+    )
     schema = select_operations(
         schemathesis.openapi.from_dict(tested, config=config), spec, options, read_only
     )
