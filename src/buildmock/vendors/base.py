@@ -21,7 +21,7 @@ from buildmock.synth.factory import REQUEST_SYNTH
 
 if TYPE_CHECKING:
     from buildmock.core.clock import Clock
-    from buildmock.server.fixtures import FixtureContext
+    from buildmock.fixtures import FixtureContext
     from buildmock.settings import Settings
     from buildmock.store.base import Record, Store
     from buildmock.synth.factory import Synth

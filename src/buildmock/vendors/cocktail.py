@@ -11,7 +11,7 @@ from starlette.responses import Response
 from buildmock.callbacks import CallbackDispatcher
 from buildmock.core.errors import ApiError
 from buildmock.domain import cocktail as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     Runtime,

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.domain import escape as model
 from buildmock.domain.escape import BUILD, DEPLOYMENT_JOB, PIPELINE, Family
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     Runtime,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import IllegalTransition
 from buildmock.domain import nuon as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     Runtime,

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
 from buildmock.domain import stainless as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     RenderCache,
