@@ -73,6 +73,9 @@ class Vendor:
     describe: Callable[[Runtime], dict[str, Any]] | None = None
     #: When set, makes the error renderer from the settings (instead of ``render_error``).
     error_renderer: Callable[[Settings], Callable[[ApiError], Response]] | None = None
+    #: Headers this vendor's mock accepts, given a token (what a contract run sends it); None: the
+    #: spec's first security requirement says (``contract.auth.headers_from_spec``).
+    credentials: Callable[[str], dict[str, str]] | None = None
 
     def renderer(self, settings: Settings) -> Callable[[ApiError], Response]:
         """The error renderer this vendor uses under ``settings``."""

@@ -463,6 +463,8 @@ VENDOR = register(
         on_tick=on_tick,
         describe=describe,
         error_renderer=error_renderer,
+        # The gateway's numeric user and workspace ids and a role; there is no token.
+        credentials=lambda token: {"user-id": "1", "user-role": "ADMIN", "user-workspace": "1"},
         views=(
             View(
                 kind=KIND,

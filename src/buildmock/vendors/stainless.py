@@ -294,6 +294,7 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        credentials=lambda token: {"Authorization": f"Bearer {token}"},
         views=(
             View(
                 kind=KIND,
