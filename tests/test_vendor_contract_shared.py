@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from buildmock.settings import SPECS_DIR
 from tests.cases import CASES, VendorCase
 from tests.conftest import CONTROL, advance, make_app
 
@@ -184,11 +188,22 @@ def test_store_evicts_oldest_at_cap(case: VendorCase) -> None:
         assert c.get(case.get_path(builds[-1]), headers=case.headers).status_code == 200
 
 
-def test_spec_and_ui_are_served(client: TestClient, case: VendorCase) -> None:
-    spec = client.get(f"/{case.name}/openapi.json")
-    assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.0.")
+def test_spec_is_served_as_authored_and_ui_points_at_it(
+    client: TestClient, case: VendorCase
+) -> None:
+    authored = json.loads(json.dumps(yaml.safe_load((SPECS_DIR / f"{case.name}.yaml").read_text())))
+    for document in ("openapi.json", "openapi.yaml"):
+        response = client.get(f"/{case.name}/{document}")
+        assert response.status_code == 200
+        served = yaml.safe_load(response.text)
+        # The authored document, ``$ref``s and named components kept; only ``servers`` is where
+        # this mock serves it.
+        assert served.pop("servers") == [{"url": f"/{case.name}"}]
+        assert served == {k: v for k, v in authored.items() if k != "servers"}
+        assert "$ref" in response.text and served["components"]["schemas"]
     ui = client.get(f"/{case.name}/ui/")
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
+    assert "openapi.json" in ui.text
 
 
 def _body(response: object) -> object:

@@ -28,6 +28,8 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from buildmock.core import openapi
+
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 
 #: vendor -> Counter of "ok" / "failed" live responses checked in this test session.
@@ -96,10 +98,4 @@ def load(vendor: str) -> Snapshot:
 
 def spec_operations(spec: dict[str, Any]) -> set[str]:
     """``"METHOD /path"`` of every operation in a buildmock spec."""
-    methods = {"get", "put", "post", "delete", "patch"}
-    return {
-        f"{method.upper()} {path}"
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in methods
-    }
+    return {f"{method.upper()} {path}" for path, method, _ in openapi.operations(spec)}

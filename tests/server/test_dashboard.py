@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from starlette.testclient import TestClient
 
 from tests.cases import VendorCase
 from tests.conftest import CONTROL, advance
-from tests.process import debian_binary, serving
+from tests.process import serving
 
 
 def _control(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -111,36 +110,6 @@ def test_root_links_to_the_dashboard_and_files_are_served_offline(app_factory: A
 # -- in a real browser -----------------------------------------------------------------------
 
 STAINLESS = {"Authorization": "Bearer x"}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium (installed when missing): Playwright drives it, it downloads nothing."""
-    return debian_binary("chromium", "chromium")
-
-
-@pytest.fixture
-def browser_page(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.set_default_timeout(15_000)
-            yield page
-        finally:
-            browser.close()
 
 
 def test_the_dashboard_follows_a_build_through_its_life(browser_page: Any, tmp_path: Path) -> None:

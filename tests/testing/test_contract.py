@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+from buildmock.core import openapi
 from buildmock.settings import SPECS_DIR
 from tests.cases import CASES
 from tests.contract.servers import Drifted, Recorder, mock_app, on_json_200, serve
@@ -24,12 +25,7 @@ HEADERS = {"Authorization": "Bearer sekret-token", "X-Tenant": TENANT}
 def labels(api: str) -> list[str]:
     """Every operation of ``specs/<api>.yaml`` as ``METHOD /path``."""
     spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
-    return [
-        f"{method.upper()} {path}"
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in ("get", "put", "post", "delete", "patch", "head", "options")
-    ]
+    return [f"{method.upper()} {path}" for path, method, _ in openapi.operations(spec)]
 
 
 def test_one_test_per_operation_against_the_plugins_mock(pytester: pytest.Pytester) -> None:

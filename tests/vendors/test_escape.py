@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
-from buildmock.settings import FIXTURES_DIR
+from buildmock.core import openapi
+from buildmock.settings import FIXTURES_DIR, SPECS_DIR
+from buildmock.vendors import escape
 from tests.cases.base import TOKEN
 from tests.conftest import advance, make_app
 
@@ -264,3 +268,23 @@ def test_fixtures_load() -> None:
             _get(c, "/escape/api/v1/state/acme/pipelines/by-name/release-train/")["status"] == "ok"
         )
         assert "acme-platform" in _get(c, "/escape/api/v1/namespaces/")["namespaces"]
+
+
+def test_the_handler_table_matches_the_spec_operation_by_operation() -> None:
+    """Each table-made handler takes exactly its operation's parameters (and ``body`` when it
+    has a request body): what Connexion and the fast path pass it."""
+    spec = yaml.safe_load((SPECS_DIR / "escape.yaml").read_text())
+    shared = spec["components"].get("parameters", {})
+    table = {}
+    for _, _, operation in openapi.operations(spec):
+        if operation["operationId"] not in escape.OPERATIONS:
+            continue
+        params = [shared[p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
+                  for p in operation.get("parameters", [])]  # fmt: skip
+        expected = {p["name"] for p in params} | ({"body"} if "requestBody" in operation else set())
+        handler = getattr(escape, operation["operationId"])
+        table[operation["operationId"]] = set(inspect.signature(handler).parameters) - {"rt"}
+        assert table[operation["operationId"]] == expected, operation["operationId"]
+    assert set(table) == set(escape.OPERATIONS)
+    # Namespaces and projects are the handlers written out.
+    assert len(table) == len(list(openapi.operations(spec))) - 5

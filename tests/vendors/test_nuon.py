@@ -11,7 +11,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from buildmock.server.fixtures import FixtureError
+from buildmock.fixtures import FixtureError
 from buildmock.settings import FIXTURES_DIR, SPECS_DIR
 from tests.cases.nuon import APP, CASE, COMPONENT, HEADERS, ORG
 from tests.conftest import advance, make_app

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from buildmock.core import ids
-from buildmock.server.fixtures import FixtureError
+from buildmock.fixtures import FixtureError
 from tests.conftest import advance, make_app
 
 H = {"Authorization": "Bearer test-token"}

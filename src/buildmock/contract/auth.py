@@ -1,24 +1,14 @@
-"""Credentials the bundled mock accepts, per vendor: a small table, else read off the spec's security."""
+"""Credentials the bundled mock accepts: the vendor's own (``Vendor.credentials``), else the spec's security."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from buildmock import vendors
 
 #: Default token pinned on an in-process mock (``Settings(token=...)``) for a contract run.
 MOCK_TOKEN = "buildmock-contract-token"
-
-#: The org a contract run acts as on the Nuon mock.
-MOCK_NUON_ORG = "orgbuildmockcontract000000"
-
-#: Vendors whose mock credentials are not plain bearer / API-key headers: name -> token -> headers.
-MOCK_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
-    "stainless": lambda token: {"Authorization": f"Bearer {token}"},
-    # Nuon: a bearer token and a well-formed org id (an ill-formed one is a 403).
-    "nuon": lambda token: {"Authorization": f"Bearer {token}", "X-Nuon-Org-ID": MOCK_NUON_ORG},
-    # Cocktail: the gateway's numeric user and workspace ids and a role; there is no token.
-    "cocktail": lambda token: {"user-id": "1", "user-role": "ADMIN", "user-workspace": "1"},
-}
 
 
 def headers_from_spec(spec: Mapping[str, Any], token: str) -> dict[str, str]:
@@ -37,6 +27,7 @@ def headers_from_spec(spec: Mapping[str, Any], token: str) -> dict[str, str]:
 
 def mock_headers(api: str, spec: Mapping[str, Any], token: str = MOCK_TOKEN) -> dict[str, str]:
     """What a contract run sends to ``api``'s in-process mock (pinned to ``token``) unless told otherwise."""
-    if api in MOCK_HEADERS:
-        return MOCK_HEADERS[api](token)
+    vendor = vendors.find(api)
+    if vendor is not None and vendor.credentials is not None:
+        return vendor.credentials(token)
     return headers_from_spec(spec, token)

@@ -44,12 +44,12 @@ from buildmock.contract.verdict import (
     EXIT_FINDINGS,
     EXIT_INCONCLUSIVE,
     EXIT_OK,
-    METHODS,
     Verdict,
     iter_parameters,
     judge,
     operations,
 )
+from buildmock.core import openapi
 from buildmock.core.net import is_loopback_host
 from buildmock.settings import SPECS_DIR
 
@@ -189,15 +189,12 @@ def operation_labels(spec: Mapping[str, Any], wanted: Sequence[str]) -> list[str
     """Labels (``GET /path``) of the operations named in ``wanted`` by operationId or by label."""
     labels = []
     matched: set[str] = set()
-    for path, item in (spec.get("paths") or {}).items():
-        for method, operation in (item or {}).items():
-            if method not in METHODS or not isinstance(operation, dict):
-                continue
-            label = f"{method.upper()} {path}"
-            for want in wanted:
-                if want == operation.get("operationId") or want.upper() == label.upper():
-                    labels.append(label)
-                    matched.add(want)
+    for path, method, operation in openapi.operations(spec):
+        label = f"{method.upper()} {path}"
+        for want in wanted:
+            if want == operation.get("operationId") or want.upper() == label.upper():
+                labels.append(label)
+                matched.add(want)
     missing = [w for w in wanted if w not in matched]
     if missing:
         raise ContractError(f"--include-operation {missing[0]!r} matches no operation")

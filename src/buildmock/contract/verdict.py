@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from buildmock.contract.engine import Evidence
+from buildmock.core.openapi import METHODS
 
 #: Exit codes, one meaning each (the README's table).
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -14,9 +15,6 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 #: "Too little was verified": fewer than this share of the selected operations had a 2xx judged. Below
 #: it (or with nothing verified, or when a budget stopped the run first) a run is inconclusive, never OK.
 MIN_VERIFIED_SHARE = 0.5
-
-#: The HTTP methods an OpenAPI path item may hold operations for.
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def iter_parameters(spec: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

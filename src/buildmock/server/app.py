@@ -25,6 +25,7 @@ from connexion.spec import OpenAPISpecification
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from buildmock.core import openapi
 from buildmock.core.errors import ApiError
 from buildmock.server import errors, fastpath, intercept, layers
 from buildmock.server.dashboard import Dashboard
@@ -84,9 +85,8 @@ def _methods(spec: dict[str, Any]) -> dict[str, str]:
     """operationId -> its HTTP method, lower case."""
     return {
         operation["operationId"]: method
-        for item in spec.get("paths", {}).values()
-        for method, operation in item.items()
-        if isinstance(operation, dict) and "operationId" in operation
+        for _, method, operation in openapi.operations(spec)
+        if "operationId" in operation
     }
 
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
+from buildmock.core.openapi import METHODS
 
 log = logging.getLogger("buildmock")
 
@@ -68,7 +69,7 @@ class MethodTable:
         for prefix, spec in specs.items():
             for template, item in (spec.get("paths") or {}).items():
                 pattern = re.sub(r"\\{[^/}]+\\}", "[^/]+", re.escape(template))
-                methods = [m.upper() for m in item if m.lower() in _METHODS]
+                methods = [m.upper() for m in item if m.lower() in METHODS]
                 literals = sum("{" not in part for part in template.split("/"))
                 self._routes.append(
                     (re.compile(f"^/{re.escape(prefix)}{pattern}$"), methods, literals)
@@ -89,9 +90,6 @@ class MethodTable:
         for methods in chosen:
             found.extend(m for m in methods if m not in found)
         return found
-
-
-_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
 def make_renderer(

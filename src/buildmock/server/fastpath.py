@@ -36,6 +36,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from buildmock.core.openapi import METHODS
 from buildmock.server.limits import replay
 from buildmock.server.middleware import _pythonic
 
@@ -573,10 +574,7 @@ def build(
             methods = {
                 method: _Slot(_compiler(prefix, specification, resolver, template, method))
                 for method in item
-                if method in _HTTP_METHODS
+                if method in METHODS
             }
             table.add(template, methods, any(_spans_segments(item, m) for m in methods))
     return FastPath(app, routes, checks, render_error)
-
-
-_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "trace"})

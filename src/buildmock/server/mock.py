@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
+from buildmock import fixtures
 from buildmock.core.clock import MANUAL_EPOCH, Clock, make_clock
-from buildmock.server import fixtures, scenarios, snapshot
+from buildmock.server import scenarios, snapshot
 from buildmock.server.journal import Journal, MemoryJournal, RedisJournal
 from buildmock.server.operations import OperationTable
 from buildmock.settings import Settings

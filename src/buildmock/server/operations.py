@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+from buildmock.core.openapi import METHODS
+
 #: How deep a schema is expanded when an answer is built from it (recursive schemas stop here).
 _MAX_DEPTH = 12
 _FORMATS = {
@@ -164,7 +165,7 @@ class OperationTable:
                         vendor, method.upper(), template, op.get("operationId", ""), spec, op
                     )
                     for method, op in item.items()
-                    if method in _METHODS
+                    if method in METHODS
                 }
                 routes.append((re.compile(f"^{pattern}$"), "{" not in template, methods))
             # OpenAPI: a concrete path wins over a templated one that also matches.

@@ -15,8 +15,8 @@ import uvicorn
 
 from buildmock import __version__
 from buildmock.core.net import is_loopback_host
+from buildmock.fixtures import FixtureError
 from buildmock.server.app import BuildMockApp, create_app
-from buildmock.server.fixtures import FixtureError
 from buildmock.server.protocol import configure_protocols, protocol
 from buildmock.settings import Settings
 from buildmock.store import is_redis

@@ -13,9 +13,9 @@ import httpx
 import uvicorn
 
 from buildmock.contract.auth import MOCK_TOKEN, mock_headers
+from buildmock.fixtures import FixtureError
 from buildmock.server import BuildMockApp, create_app
 from buildmock.server.app import CONTROL_PREFIX
-from buildmock.server.fixtures import FixtureError
 from buildmock.testing.config import HOST, ConfigError, MockConfig
 
 #: Seconds a server may take to start listening before the fixture gives up.

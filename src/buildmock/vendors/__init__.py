@@ -1,16 +1,22 @@
-"""One module per vendor: its registration and its thin handlers, named by the spec's operationIds."""
+"""One module per vendor: its registration and its thin handlers, named by the spec's operationIds.
+
+Vendors are discovered, not listed: a vendor is a module here plus ``<name>.yaml`` in the specs.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from pathlib import Path
 
 from buildmock.vendors.base import REGISTRY, Runtime, Vendor
 
-#: Every vendor buildmock knows, in the order they are listed at start-up.
-KNOWN = ("nuon", "cocktail", "stainless", "vela", "escape")
+__all__ = ["REGISTRY", "Runtime", "Vendor", "available", "find", "load", "modules"]
 
-__all__ = ["KNOWN", "REGISTRY", "Runtime", "Vendor", "available", "load"]
+
+def modules() -> list[str]:
+    """Names of the vendor modules in this package (every module but ``base``), sorted."""
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name != "base")
 
 
 def load(name: str) -> Vendor:
@@ -20,17 +26,14 @@ def load(name: str) -> Vendor:
     return REGISTRY[name]
 
 
+def find(name: str) -> Vendor | None:
+    """The vendor called ``name``, or None when no vendor module has that name."""
+    return load(name) if name in modules() else None
+
+
 def available(specs: Path) -> list[str]:
-    """The known vendors that have both a spec in ``specs`` and a handler module."""
-    found = []
-    for name in KNOWN:
-        if not (specs / f"{name}.yaml").is_file():
-            continue
-        try:
-            load(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"buildmock.vendors.{name}":
-                raise
-            continue
-        found.append(name)
+    """The vendors that have both a spec in ``specs`` and a module here, in name order."""
+    found = [name for name in modules() if (specs / f"{name}.yaml").is_file()]
+    for name in found:
+        load(name)
     return found

@@ -21,7 +21,7 @@ from buildmock.synth.factory import REQUEST_SYNTH
 
 if TYPE_CHECKING:
     from buildmock.core.clock import Clock
-    from buildmock.server.fixtures import FixtureContext
+    from buildmock.fixtures import FixtureContext
     from buildmock.settings import Settings
     from buildmock.store.base import Record, Store
     from buildmock.synth.factory import Synth
@@ -73,6 +73,9 @@ class Vendor:
     describe: Callable[[Runtime], dict[str, Any]] | None = None
     #: When set, makes the error renderer from the settings (instead of ``render_error``).
     error_renderer: Callable[[Settings], Callable[[ApiError], Response]] | None = None
+    #: Headers this vendor's mock accepts, given a token (what a contract run sends it); None: the
+    #: spec's first security requirement says (``contract.auth.headers_from_spec``).
+    credentials: Callable[[str], dict[str, str]] | None = None
 
     def renderer(self, settings: Settings) -> Callable[[ApiError], Response]:
         """The error renderer this vendor uses under ``settings``."""

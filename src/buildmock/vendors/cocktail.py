@@ -11,7 +11,7 @@ from starlette.responses import Response
 from buildmock.callbacks import CallbackDispatcher
 from buildmock.core.errors import ApiError
 from buildmock.domain import cocktail as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.store.redis import RedisStore
 from buildmock.vendors.base import (
     Headers,
@@ -467,6 +467,8 @@ VENDOR = register(
         on_tick=on_tick,
         describe=describe,
         error_renderer=error_renderer,
+        # The gateway's numeric user and workspace ids and a role; there is no token.
+        credentials=lambda token: {"user-id": "1", "user-role": "ADMIN", "user-workspace": "1"},
         views=(
             View(
                 kind=KIND,

@@ -7,6 +7,8 @@ helpers below do the store work once for all three, and each handler names its f
 from __future__ import annotations
 
 import functools
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -14,7 +16,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.domain import escape as model
 from buildmock.domain.escape import BUILD, DEPLOYMENT_JOB, PIPELINE, Family
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     Runtime,
@@ -148,11 +150,6 @@ def start(rt: Runtime, family: Family, record: dict[str, Any]) -> Response:
     return json_response({"id": execution["id"]})
 
 
-def trigger(rt: Runtime, family: Family, where: tuple[str, ...], name: str) -> Response:
-    """Trigger the named resource."""
-    return start(rt, family, resource(rt, family, where, name))
-
-
 def execution(
     rt: Runtime, family: Family, where: tuple[str, ...], name: str, execution_id: str
 ) -> dict[str, Any]:
@@ -208,389 +205,189 @@ def retry(rt: Runtime, family: Family, found: dict[str, Any]) -> Response:
     return start(rt, family, record)
 
 
-# -- builds --------------------------------------------------------------------------------------
+# -- the operations on builds, deployment jobs and pipelines: one table -------------------------
+#
+# Every such operation is an action on a family at a level of the path; the handler Connexion
+# calls is made from its row, with the signature (``rt``, the level's path names, the action's
+# keyword-only parameters) that tells Connexion and the fast path which parameters to pass.
+
+ALL, PROJECT, SCOPE, RESOURCE, EXECUTION = range(5)
 
 
-async def list_all_builds(rt: Runtime) -> Response:
-    """GET /api/v1/builds/."""
-    return list_resources(rt, BUILD)
+def path_names(family: Family, level: int) -> tuple[str, ...]:
+    """The path parameters an operation of ``family`` at ``level`` carries, outermost first."""
+    names: tuple[str, ...] = ()
+    if level >= PROJECT:
+        names = ("project",)
+    if level >= SCOPE and family.in_environment:
+        names += ("environment",)
+    if level >= RESOURCE:
+        names += (family.kind,)
+    if level >= EXECUTION:
+        names += (f"{family.kind}_execution_id",)
+    return names
 
 
-async def list_project_builds(rt: Runtime, project: str) -> Response:
-    """GET /api/v1/state/{project}/builds/."""
-    return list_resources(rt, BUILD, project)
+def named(rt: Runtime, family: Family, names: tuple[str, ...]) -> dict[str, Any]:
+    """The resource the path names (its scope, then its name), or a 404."""
+    return resource(rt, family, scope(family, *names[:-1]), names[-1])
 
 
-async def list_environment_builds(rt: Runtime, project: str, environment: str) -> Response:
-    """GET …/environments/{environment}/builds/."""
-    return list_resources(rt, BUILD, project, environment)
+def named_execution(rt: Runtime, family: Family, names: tuple[str, ...]) -> dict[str, Any]:
+    """The execution the path names (the resource's names, then the id), or a 404."""
+    return execution(rt, family, scope(family, *names[:-2]), names[-2], names[-1])
 
 
-async def add_build(rt: Runtime, project: str, environment: str, body: dict[str, Any]) -> Response:
-    """POST …/environments/{environment}/builds/."""
-    return add(rt, BUILD, scope(BUILD, project, environment), body)
+Names = tuple[str, ...]
 
 
-async def get_build(rt: Runtime, project: str, environment: str, build: str) -> Response:
-    """GET …/builds/by-name/{build}/."""
-    return json_response(
-        render(rt, BUILD, resource(rt, BUILD, scope(BUILD, project, environment), build))
+def _list(rt: Runtime, family: Family, names: Names) -> Response:
+    return list_resources(rt, family, *names)
+
+
+def _add(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> Response:
+    return add(rt, family, scope(family, *names), body)
+
+
+def _get(rt: Runtime, family: Family, names: Names) -> Response:
+    return json_response(render(rt, family, named(rt, family, names)))
+
+
+def _update(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> Response:
+    return update(rt, family, scope(family, *names[:-1]), names[-1], body)
+
+
+def _delete(rt: Runtime, family: Family, names: Names) -> Response:
+    return delete(rt, family, scope(family, *names[:-1]), names[-1])
+
+
+def _trigger(rt: Runtime, family: Family, names: Names) -> Response:
+    return start(rt, family, named(rt, family, names))
+
+
+def _executions(
+    rt: Runtime, family: Family, names: Names, *, page_size: int = 20, page_from: str | None = None
+) -> Response:
+    """Executions of everything (no names), of a project (its name) or of one resource."""
+    if not names:
+        prefix = None
+    elif len(names) == 1:
+        prefix = project_name(names[0])
+    else:
+        prefix = named(rt, family, names)["key"]
+    return list_executions(rt, family, prefix, page_size, page_from)
+
+
+def _show(rt: Runtime, family: Family, names: Names) -> Response:
+    return show_execution(rt, family, named_execution(rt, family, names))
+
+
+def _cancel(rt: Runtime, family: Family, names: Names) -> Response:
+    return cancel(rt, family, named_execution(rt, family, names))
+
+
+def _logs(rt: Runtime, family: Family, names: Names) -> Response:
+    return logs(rt, family, named_execution(rt, family, names))
+
+
+def _append_logs(rt: Runtime, family: Family, names: Names, *, body: list[str]) -> Response:
+    return append_logs(rt, family, named_execution(rt, family, names), body)
+
+
+def _retry(rt: Runtime, family: Family, names: Names) -> Response:
+    return retry(rt, family, named_execution(rt, family, names))
+
+
+def _commit(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> Response:
+    updated = model.add_commit(named_execution(rt, family, names), body)
+    rt.store.replace(family.execution_kind, updated["id"], updated)
+    return show_execution(rt, family, updated)
+
+
+Action = Callable[..., Response]
+
+#: operationId -> (family, level of the path, action).
+OPERATIONS: dict[str, tuple[Family, int, Action]] = {
+    "list_all_builds": (BUILD, ALL, _list),
+    "list_project_builds": (BUILD, PROJECT, _list),
+    "list_environment_builds": (BUILD, SCOPE, _list),
+    "add_build": (BUILD, SCOPE, _add),
+    "get_build": (BUILD, RESOURCE, _get),
+    "update_build": (BUILD, RESOURCE, _update),
+    "delete_build": (BUILD, RESOURCE, _delete),
+    "trigger_build": (BUILD, RESOURCE, _trigger),
+    "list_all_build_executions": (BUILD, ALL, _executions),
+    "list_project_build_executions": (BUILD, PROJECT, _executions),
+    "list_build_executions": (BUILD, RESOURCE, _executions),
+    "get_build_execution": (BUILD, EXECUTION, _show),
+    "cancel_build_execution": (BUILD, EXECUTION, _cancel),
+    "add_build_execution_commit": (BUILD, EXECUTION, _commit),
+    "get_build_execution_logs": (BUILD, EXECUTION, _logs),
+    "add_build_execution_logs": (BUILD, EXECUTION, _append_logs),
+    "retry_build_execution": (BUILD, EXECUTION, _retry),
+    "list_all_deployment_jobs": (DEPLOYMENT_JOB, ALL, _list),
+    "list_project_deployment_jobs": (DEPLOYMENT_JOB, PROJECT, _list),
+    "list_environment_deployment_jobs": (DEPLOYMENT_JOB, SCOPE, _list),
+    "add_deployment_job": (DEPLOYMENT_JOB, SCOPE, _add),
+    "get_deployment_job": (DEPLOYMENT_JOB, RESOURCE, _get),
+    "update_deployment_job": (DEPLOYMENT_JOB, RESOURCE, _update),
+    "delete_deployment_job": (DEPLOYMENT_JOB, RESOURCE, _delete),
+    "trigger_deployment_job": (DEPLOYMENT_JOB, RESOURCE, _trigger),
+    "list_all_deployment_job_executions": (DEPLOYMENT_JOB, ALL, _executions),
+    "list_project_deployment_job_executions": (DEPLOYMENT_JOB, PROJECT, _executions),
+    "list_deployment_job_executions": (DEPLOYMENT_JOB, RESOURCE, _executions),
+    "get_deployment_job_execution": (DEPLOYMENT_JOB, EXECUTION, _show),
+    "cancel_deployment_job_execution": (DEPLOYMENT_JOB, EXECUTION, _cancel),
+    "get_deployment_job_execution_logs": (DEPLOYMENT_JOB, EXECUTION, _logs),
+    "add_deployment_job_execution_logs": (DEPLOYMENT_JOB, EXECUTION, _append_logs),
+    "retry_deployment_job_execution": (DEPLOYMENT_JOB, EXECUTION, _retry),
+    "list_all_pipelines": (PIPELINE, ALL, _list),
+    "list_project_pipelines": (PIPELINE, PROJECT, _list),
+    "add_pipeline": (PIPELINE, SCOPE, _add),
+    "get_pipeline": (PIPELINE, RESOURCE, _get),
+    "update_pipeline": (PIPELINE, RESOURCE, _update),
+    "delete_pipeline": (PIPELINE, RESOURCE, _delete),
+    "trigger_pipeline": (PIPELINE, RESOURCE, _trigger),
+    "list_project_pipeline_executions": (PIPELINE, PROJECT, _executions),
+    "list_pipeline_executions": (PIPELINE, RESOURCE, _executions),
+    "get_pipeline_execution": (PIPELINE, EXECUTION, _show),
+    "cancel_pipeline_execution": (PIPELINE, EXECUTION, _cancel),
+    "retry_pipeline_execution": (PIPELINE, EXECUTION, _retry),
+}
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def handler(operation_id: str, family: Family, level: int, action: Action) -> Handler:
+    """The async handler of one row: it takes ``rt``, the level's path names and the action's
+    keyword-only parameters (with their defaults), and runs the action on them."""
+    names = path_names(family, level)
+    extras = [p for p in inspect.signature(action).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    async def handle(rt: Runtime, **params: Any) -> Response:
+        return action(rt, family, tuple(params.pop(n) for n in names), **params)
+
+    handle.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("rt", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *(inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names),
+            *extras,
+        ]
     )
+    handle.__name__ = handle.__qualname__ = operation_id
+    return handle
 
 
-async def update_build(
-    rt: Runtime, project: str, environment: str, build: str, body: dict[str, Any]
-) -> Response:
-    """PUT …/builds/by-name/{build}/."""
-    return update(rt, BUILD, scope(BUILD, project, environment), build, body)
+HANDLERS: dict[str, Handler] = {name: handler(name, *row) for name, row in OPERATIONS.items()}
 
 
-async def delete_build(rt: Runtime, project: str, environment: str, build: str) -> Response:
-    """DELETE …/builds/by-name/{build}/."""
-    return delete(rt, BUILD, scope(BUILD, project, environment), build)
-
-
-async def trigger_build(rt: Runtime, project: str, environment: str, build: str) -> Response:
-    """POST …/builds/by-name/{build}/trigger."""
-    return trigger(rt, BUILD, scope(BUILD, project, environment), build)
-
-
-# -- build executions ----------------------------------------------------------------------------
-
-
-def _build_execution(
-    project: str, environment: str, build: str, build_execution_id: str, rt: Runtime
-) -> dict[str, Any]:
-    return execution(rt, BUILD, scope(BUILD, project, environment), build, build_execution_id)
-
-
-async def list_all_build_executions(
-    rt: Runtime, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET /api/v1/builds/executions/."""
-    return list_executions(rt, BUILD, None, page_size, page_from)
-
-
-async def list_project_build_executions(
-    rt: Runtime, project: str, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET /api/v1/state/{project}/builds/executions/."""
-    return list_executions(rt, BUILD, project_name(project), page_size, page_from)
-
-
-async def list_build_executions(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    build: str,
-    page_size: int = 20,
-    page_from: str | None = None,
-) -> Response:
-    """GET …/builds/by-name/{build}/executions/ (404 for an unknown build)."""
-    record = resource(rt, BUILD, scope(BUILD, project, environment), build)
-    return list_executions(rt, BUILD, record["key"], page_size, page_from)
-
-
-async def get_build_execution(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str
-) -> Response:
-    """GET …/executions/{build_execution_id}/."""
-    return show_execution(
-        rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt)
-    )
-
-
-async def cancel_build_execution(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str
-) -> Response:
-    """POST …/executions/{build_execution_id}/cancel."""
-    return cancel(rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt))
-
-
-async def add_build_execution_commit(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    build: str,
-    build_execution_id: str,
-    body: dict[str, Any],
-) -> Response:
-    """PUT …/executions/{build_execution_id}/commit."""
-    updated = model.add_commit(
-        _build_execution(project, environment, build, build_execution_id, rt), body
-    )
-    rt.store.replace(BUILD.execution_kind, updated["id"], updated)
-    return show_execution(rt, BUILD, updated)
-
-
-async def get_build_execution_logs(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str
-) -> Response:
-    """GET …/executions/{build_execution_id}/logs."""
-    return logs(rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt))
-
-
-async def add_build_execution_logs(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    build: str,
-    build_execution_id: str,
-    body: list[str],
-) -> Response:
-    """POST …/executions/{build_execution_id}/logs."""
-    return append_logs(
-        rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt), body
-    )
-
-
-async def retry_build_execution(
-    rt: Runtime, project: str, environment: str, build: str, build_execution_id: str
-) -> Response:
-    """POST …/executions/{build_execution_id}/retry."""
-    return retry(rt, BUILD, _build_execution(project, environment, build, build_execution_id, rt))
-
-
-# -- deployment jobs -----------------------------------------------------------------------------
-
-
-async def list_all_deployment_jobs(rt: Runtime) -> Response:
-    """GET /api/v1/deployment-jobs/."""
-    return list_resources(rt, DEPLOYMENT_JOB)
-
-
-async def list_project_deployment_jobs(rt: Runtime, project: str) -> Response:
-    """GET /api/v1/state/{project}/deployment-jobs/."""
-    return list_resources(rt, DEPLOYMENT_JOB, project)
-
-
-async def list_environment_deployment_jobs(rt: Runtime, project: str, environment: str) -> Response:
-    """GET …/environments/{environment}/deployment-jobs/."""
-    return list_resources(rt, DEPLOYMENT_JOB, project, environment)
-
-
-async def add_deployment_job(
-    rt: Runtime, project: str, environment: str, body: dict[str, Any]
-) -> Response:
-    """POST …/environments/{environment}/deployment-jobs/."""
-    return add(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), body)
-
-
-async def get_deployment_job(
-    rt: Runtime, project: str, environment: str, deployment_job: str
-) -> Response:
-    """GET …/deployment-jobs/by-name/{deployment_job}/."""
-    where = scope(DEPLOYMENT_JOB, project, environment)
-    return json_response(
-        render(rt, DEPLOYMENT_JOB, resource(rt, DEPLOYMENT_JOB, where, deployment_job))
-    )
-
-
-async def update_deployment_job(
-    rt: Runtime, project: str, environment: str, deployment_job: str, body: dict[str, Any]
-) -> Response:
-    """PUT …/deployment-jobs/by-name/{deployment_job}/."""
-    return update(
-        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job, body
-    )
-
-
-async def delete_deployment_job(
-    rt: Runtime, project: str, environment: str, deployment_job: str
-) -> Response:
-    """DELETE …/deployment-jobs/by-name/{deployment_job}/."""
-    return delete(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job)
-
-
-async def trigger_deployment_job(
-    rt: Runtime, project: str, environment: str, deployment_job: str
-) -> Response:
-    """POST …/deployment-jobs/by-name/{deployment_job}/trigger."""
-    return trigger(rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job)
-
-
-def _job_execution(
-    project: str, environment: str, job: str, execution_id: str, rt: Runtime
-) -> dict[str, Any]:
-    return execution(
-        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), job, execution_id
-    )
-
-
-async def list_all_deployment_job_executions(
-    rt: Runtime, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET /api/v1/deployment-jobs/executions/."""
-    return list_executions(rt, DEPLOYMENT_JOB, None, page_size, page_from)
-
-
-async def list_project_deployment_job_executions(
-    rt: Runtime, project: str, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET /api/v1/state/{project}/deployment-jobs/executions/."""
-    return list_executions(rt, DEPLOYMENT_JOB, project_name(project), page_size, page_from)
-
-
-async def list_deployment_job_executions(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    page_size: int = 20,
-    page_from: str | None = None,
-) -> Response:
-    """GET …/deployment-jobs/by-name/{deployment_job}/executions/."""
-    record = resource(
-        rt, DEPLOYMENT_JOB, scope(DEPLOYMENT_JOB, project, environment), deployment_job
-    )
-    return list_executions(rt, DEPLOYMENT_JOB, record["key"], page_size, page_from)
-
-
-async def get_deployment_job_execution(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    deployment_job_execution_id: str,
-) -> Response:
-    """GET …/executions/{deployment_job_execution_id}/."""
-    found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
-    return show_execution(rt, DEPLOYMENT_JOB, found)
-
-
-async def cancel_deployment_job_execution(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    deployment_job_execution_id: str,
-) -> Response:
-    """POST …/executions/{deployment_job_execution_id}/cancel."""
-    found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
-    return cancel(rt, DEPLOYMENT_JOB, found)
-
-
-async def get_deployment_job_execution_logs(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    deployment_job_execution_id: str,
-) -> Response:
-    """GET …/executions/{deployment_job_execution_id}/logs."""
-    found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
-    return logs(rt, DEPLOYMENT_JOB, found)
-
-
-async def add_deployment_job_execution_logs(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    deployment_job_execution_id: str,
-    body: list[str],
-) -> Response:
-    """POST …/executions/{deployment_job_execution_id}/logs."""
-    found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
-    return append_logs(rt, DEPLOYMENT_JOB, found, body)
-
-
-async def retry_deployment_job_execution(
-    rt: Runtime,
-    project: str,
-    environment: str,
-    deployment_job: str,
-    deployment_job_execution_id: str,
-) -> Response:
-    """POST …/executions/{deployment_job_execution_id}/retry."""
-    found = _job_execution(project, environment, deployment_job, deployment_job_execution_id, rt)
-    return retry(rt, DEPLOYMENT_JOB, found)
-
-
-# -- pipelines -----------------------------------------------------------------------------------
-
-
-async def list_all_pipelines(rt: Runtime) -> Response:
-    """GET /api/v1/pipelines/."""
-    return list_resources(rt, PIPELINE)
-
-
-async def list_project_pipelines(rt: Runtime, project: str) -> Response:
-    """GET /api/v1/state/{project}/pipelines/."""
-    return list_resources(rt, PIPELINE, project)
-
-
-async def add_pipeline(rt: Runtime, project: str, body: dict[str, Any]) -> Response:
-    """POST /api/v1/state/{project}/pipelines/."""
-    return add(rt, PIPELINE, scope(PIPELINE, project), body)
-
-
-async def get_pipeline(rt: Runtime, project: str, pipeline: str) -> Response:
-    """GET …/pipelines/by-name/{pipeline}/."""
-    return json_response(
-        render(rt, PIPELINE, resource(rt, PIPELINE, scope(PIPELINE, project), pipeline))
-    )
-
-
-async def update_pipeline(
-    rt: Runtime, project: str, pipeline: str, body: dict[str, Any]
-) -> Response:
-    """PUT …/pipelines/by-name/{pipeline}/."""
-    return update(rt, PIPELINE, scope(PIPELINE, project), pipeline, body)
-
-
-async def delete_pipeline(rt: Runtime, project: str, pipeline: str) -> Response:
-    """DELETE …/pipelines/by-name/{pipeline}/."""
-    return delete(rt, PIPELINE, scope(PIPELINE, project), pipeline)
-
-
-async def trigger_pipeline(rt: Runtime, project: str, pipeline: str) -> Response:
-    """POST …/pipelines/by-name/{pipeline}/trigger."""
-    return trigger(rt, PIPELINE, scope(PIPELINE, project), pipeline)
-
-
-async def list_project_pipeline_executions(
-    rt: Runtime, project: str, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET /api/v1/state/{project}/pipelines/executions/."""
-    return list_executions(rt, PIPELINE, project_name(project), page_size, page_from)
-
-
-async def list_pipeline_executions(
-    rt: Runtime, project: str, pipeline: str, page_size: int = 20, page_from: str | None = None
-) -> Response:
-    """GET …/pipelines/by-name/{pipeline}/executions/."""
-    record = resource(rt, PIPELINE, scope(PIPELINE, project), pipeline)
-    return list_executions(rt, PIPELINE, record["key"], page_size, page_from)
-
-
-def _pipeline_execution(
-    project: str, pipeline: str, execution_id: str, rt: Runtime
-) -> dict[str, Any]:
-    return execution(rt, PIPELINE, scope(PIPELINE, project), pipeline, execution_id)
-
-
-async def get_pipeline_execution(
-    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
-) -> Response:
-    """GET …/pipelines/by-name/{pipeline}/executions/{pipeline_execution_id}/."""
-    return show_execution(
-        rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt)
-    )
-
-
-async def cancel_pipeline_execution(
-    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
-) -> Response:
-    """POST …/executions/{pipeline_execution_id}/cancel."""
-    return cancel(rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt))
-
-
-async def retry_pipeline_execution(
-    rt: Runtime, project: str, pipeline: str, pipeline_execution_id: str
-) -> Response:
-    """POST …/executions/{pipeline_execution_id}/retry."""
-    return retry(rt, PIPELINE, _pipeline_execution(project, pipeline, pipeline_execution_id, rt))
+def __getattr__(name: str) -> Handler:
+    """The table's handlers as attributes of this module, where the resolver looks them up."""
+    try:
+        return HANDLERS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 # -- namespaces and projects ---------------------------------------------------------------------

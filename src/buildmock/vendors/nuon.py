@@ -13,7 +13,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import IllegalTransition
 from buildmock.domain import nuon as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     Runtime,
@@ -422,6 +422,9 @@ def _fixture_build(
     rt.store.insert(KIND, record["id"], record)
 
 
+#: The org a contract run acts as on the Nuon mock.
+CONTRACT_ORG = "orgbuildmockcontract000000"
+
 VENDOR = register(
     Vendor(
         name="nuon",
@@ -429,6 +432,11 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        # A bearer token and a well-formed org id (an ill-formed one is a 403).
+        credentials=lambda token: {
+            "Authorization": f"Bearer {token}",
+            "X-Nuon-Org-ID": CONTRACT_ORG,
+        },
         views=(
             View(
                 kind=KIND,

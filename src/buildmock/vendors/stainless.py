@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
 from buildmock.domain import stainless as model
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
     RenderCache,
@@ -294,6 +294,7 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        credentials=lambda token: {"Authorization": f"Bearer {token}"},
         views=(
             View(
                 kind=KIND,

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.domain import vela as model
 from buildmock.domain import vela_pipeline as pipeline
-from buildmock.server.fixtures import FixtureContext
+from buildmock.fixtures import FixtureContext
 from buildmock.settings import Settings
 from buildmock.vendors.base import (
     Headers,

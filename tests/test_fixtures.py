@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from buildmock.fixtures import FixtureError, excerpt
 from buildmock.server import create_app
-from buildmock.server.fixtures import FixtureError, excerpt
 from buildmock.settings import FIXTURES_DIR, Settings
 
 
