@@ -95,8 +95,8 @@ def _redis(port: int, *command: str) -> str:
     return done.stdout
 
 
-def server(name: str, store: str | None, workers: int) -> Server:
-    """``buildmock serve`` with the given store and worker count (real clock, default settings)."""
+def server(name: str, store: str | None, workers: int, clock: str = "real") -> Server:
+    """``buildmock serve`` with the given store, worker count and clock (default settings else)."""
 
     def argv(port: int) -> list[str]:
         cmd = [
@@ -108,6 +108,8 @@ def server(name: str, store: str | None, workers: int) -> Server:
             str(port),
             "--api",
             "stainless",
+            "--clock",
+            clock,
         ]
         if store:
             cmd += ["--store", store]
