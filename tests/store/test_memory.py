@@ -1,4 +1,5 @@
-"""The bounded in-memory store."""
+"""The bounded in-memory store: what only it does (the protocol both stores keep is tested in
+test_protocol.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,6 @@ import threading
 import pytest
 
 from buildmock.store import MemoryStore, open_store
-
-
-def test_insert_get_replace_delete() -> None:
-    store = MemoryStore()
-    store.insert("build", "a", {"n": 1})
-    assert store.get("build", "a") == {"n": 1}
-    assert store.replace("build", "a", {"n": 2})
-    assert store.get("build", "a") == {"n": 2}
-    assert not store.replace("build", "zzz", {})
-    assert store.delete("build", "a")
-    assert store.get("build", "a") is None
-    assert not store.delete("build", "a")
-
-
-def test_scan_is_newest_first_and_pages_below_a_sequence() -> None:
-    store = MemoryStore()
-    seqs = [store.insert("build", str(i), {"i": i}) for i in range(5)]
-    assert [r["i"] for _, r in store.scan("build")] == [4, 3, 2, 1, 0]
-    assert [r["i"] for _, r in store.scan("build", before=seqs[2])] == [1, 0]
-    assert [r["i"] for _, r in store.scan("build", newest_first=False)] == [0, 1, 2, 3, 4]
 
 
 def test_replace_keeps_the_place_in_order() -> None:
@@ -45,24 +26,6 @@ def test_cap_evicts_the_oldest_per_kind() -> None:
     assert store.counts() == {"build": 3, "project": 1}
     assert [r["i"] for _, r in store.scan("build")] == [9, 8, 7]
     assert store.evictions() == {"build": 7}
-
-
-def test_cap_evicts_the_least_recently_used() -> None:
-    store = MemoryStore(cap=3)
-    for key in "abc":
-        store.insert("build", key, {"k": key})
-    assert store.get("build", "a") is not None  # a is now the most recently used
-    store.replace("build", "b", {"k": "B"})  # and then b
-    store.insert("build", "d", {"k": "d"})  # evicts c, the least recently used
-    assert store.get("build", "c") is None
-    store.insert("build", "e", {"k": "e"})  # evicts a
-    assert [r["k"] for _, r in store.scan("build")] == ["e", "d", "B"]
-    assert [r["k"] for _, r in store.scan("build", where={"k": "B"})] == ["B"]
-    store.delete("build", "d")
-    store.insert("build", "f", {"k": "f"})
-    store.insert("build", "g", {"k": "g"})  # evicts B
-    assert [r["k"] for _, r in store.scan("build")] == ["g", "f", "e"]
-    assert store.evictions() == {"build": 3}
 
 
 def test_counters_are_per_name_and_cleared() -> None:
