@@ -318,19 +318,22 @@ class RedisStore:
 
     def replace(self, kind: str, key: str, record: Record) -> bool:
         """Replace an existing record, keeping its place."""
+        exists, seq = self._exists(kind, key)
+        if not exists:
+            return False
+        args = [self._base(kind), self._counters(), key, orjson.dumps(record)]
+        self._write(kind, key, seq, record, _REPLACE, args)
+        return True
+
+    def _exists(self, kind: str, key: str) -> tuple[bool, int]:
+        """Whether the record is there as this request sees it, and the sequence number of the
+        request's own insert of it (0 when it did not insert it)."""
         work = WORK.get()
         mine = work.seen(self.vendor, kind, key) if work is not None else None
         if mine is not None:
-            if mine[1] is None:
-                return False
-        elif self._peek(kind, key) is None:
-            return False
-        args = [self._base(kind), self._counters(), key, orjson.dumps(record)]
-        self._write(kind, key, mine[0] if mine else 0, record, _REPLACE, args)
-        return True
-
-    def _peek(self, kind: str, key: str) -> Any:
-        return wait(self.connection.client().hget(f"{self._base(kind)}:rec", key))
+            return mine[1] is not None, mine[0]
+        stored = wait(self.connection.client().hget(f"{self._base(kind)}:rec", key))
+        return stored is not None, 0
 
     def get(self, kind: str, key: str) -> Record | None:
         """The record under ``key`` (now the most recently used), or None."""
@@ -343,12 +346,7 @@ class RedisStore:
 
     def delete(self, kind: str, key: str) -> bool:
         """Remove a record."""
-        work = WORK.get()
-        mine = work.seen(self.vendor, kind, key) if work is not None else None
-        if mine is not None:
-            if mine[1] is None:
-                return False
-        elif self._peek(kind, key) is None:
+        if not self._exists(kind, key)[0]:
             return False
         self._write(kind, key, 0, None, _DELETE, [self._base(kind), key])
         return True

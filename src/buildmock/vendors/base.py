@@ -108,6 +108,22 @@ def stored_marks(record: Record) -> list[tuple[str, float]]:
     return [(str(state), float(at)) for state, at in record["marks"]]
 
 
+def build_view(
+    render: Callable[[Record, float], Any],
+    status: Callable[[Any], str] = lambda body: str(body["status"]),
+    timeline: Callable[[Record], Sequence[tuple[str, float]]] = stored_marks,
+) -> View:
+    """The dashboard's view of a vendor's ``build`` records, keyed by their ``id``."""
+    return View(
+        kind="build",
+        label="builds",
+        key=lambda r: str(r["id"]),
+        render=lambda rt, r, now: render(r, now),
+        status=status,
+        timeline=timeline,
+    )
+
+
 REGISTRY: dict[str, Vendor] = {}
 
 

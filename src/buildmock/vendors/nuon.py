@@ -18,13 +18,12 @@ from buildmock.vendors.base import (
     Headers,
     Runtime,
     Vendor,
-    View,
+    build_view,
     check_bearer,
     json_response,
     preferred_outcome,
     register,
     request_headers,
-    stored_marks,
 )
 
 KIND = "build"
@@ -437,15 +436,6 @@ VENDOR = register(
             "Authorization": f"Bearer {token}",
             "X-Nuon-Org-ID": CONTRACT_ORG,
         },
-        views=(
-            View(
-                kind=KIND,
-                label="builds",
-                key=lambda r: str(r["id"]),
-                render=lambda rt, r, now: model.render_build(r, now),
-                status=lambda body: str(body["status"]),
-                timeline=stored_marks,
-            ),
-        ),
+        views=(build_view(model.render_build),),
     )
 )

@@ -16,7 +16,7 @@ from buildmock.vendors.base import (
     RenderCache,
     Runtime,
     Vendor,
-    View,
+    build_view,
     check_bearer,
     decode_cursor,
     encode_cursor,
@@ -295,15 +295,6 @@ VENDOR = register(
         authenticate=authenticate,
         load_fixtures=load_fixtures,
         credentials=lambda token: {"Authorization": f"Bearer {token}"},
-        views=(
-            View(
-                kind=KIND,
-                label="builds",
-                key=lambda r: str(r["id"]),
-                render=lambda rt, r, now: model.render_build(r, now),
-                status=_status,
-                timeline=_timeline,
-            ),
-        ),
+        views=(build_view(model.render_build, _status, _timeline),),
     )
 )

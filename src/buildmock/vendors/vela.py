@@ -19,14 +19,13 @@ from buildmock.vendors.base import (
     Headers,
     Runtime,
     Vendor,
-    View,
     bearer_token,
+    build_view,
     json_response,
     preferred_outcome,
     register,
     request_headers,
     same_token,
-    stored_marks,
 )
 
 KIND = "build"
@@ -562,15 +561,6 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
-        views=(
-            View(
-                kind=KIND,
-                label="builds",
-                key=lambda r: str(r["id"]),
-                render=lambda rt, r, now: model.render_build(r, now),
-                status=lambda body: str(body["status"]),
-                timeline=stored_marks,
-            ),
-        ),
+        views=(build_view(model.render_build),),
     )
 )
