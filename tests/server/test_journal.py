@@ -113,3 +113,13 @@ def test_long_bodies_are_cut() -> None:
         )
         recorded = journal(client)["requests"][0]
         assert recorded["body_truncated"] is True and len(recorded["body"]) == 8192
+
+
+def test_spec_documents_and_swagger_ui_are_not_journaled(client: TestClient) -> None:
+    for path in ("/stainless/openapi.json", "/stainless/openapi.yaml", "/stainless/ui/"):
+        assert client.get(path).status_code == 200, path
+    client.get("/stainless/ui", follow_redirects=False)
+    assert journal(client)["total"] == 0
+    assert client.get("/__buildmock/requests/unmatched").json()["requests"] == []
+    client.get("/stainless/v0/uix", headers=STAINLESS.headers)  # a vendor path is, even near one
+    assert journal(client)["total"] == 1

@@ -54,6 +54,14 @@ class Interceptor:
         self.operations = operations
         self.render = render
         self.vendors = frozenset(mock.runtimes)
+        # The spec documents and the Swagger UI Connexion serves under each prefix are not the
+        # vendor's API: not journaled (they would read as requests the spec lacks), never faulted.
+        self.documents = frozenset(
+            f"/{vendor}{tail}"
+            for vendor in mock.runtimes
+            for tail in ("/openapi.json", "/openapi.yaml", "/ui")
+        )
+        self.ui = tuple(f"/{vendor}/ui/" for vendor in mock.runtimes)
         self.journal = mock.journal
         self.scenarios = mock.scenarios
         self.rng = random.Random(f"{mock.settings.seed}:prefer")
@@ -69,7 +77,7 @@ class Interceptor:
             return
         path: str = scope["path"]
         vendor = path[1:].partition("/")[0]
-        if vendor not in self.vendors:
+        if vendor not in self.vendors or path in self.documents or path.startswith(self.ui):
             await self.app(scope, receive, send)
             return
         # The common case (no Prefer, no rule) goes straight on: this is the hot path.
