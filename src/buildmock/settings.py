@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from buildmock.core.net import host_entry_problem
+
 if TYPE_CHECKING:
     import httpx
 
@@ -255,6 +257,14 @@ def _origins(value: Any) -> str | None:
     return None
 
 
+def _hosts(value: Any) -> str | None:
+    for entry in value:
+        problem = host_entry_problem(entry) if isinstance(entry, str) else "is not a string"
+        if problem:
+            return f"{_excerpt(str(entry))} {problem}"
+    return None
+
+
 def _store(value: Any) -> str | None:
     if value in ("memory", "memory://", "") or str(value).startswith(
         ("redis://", "rediss://", "unix://")
@@ -275,6 +285,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "token": _token,
     "control_token": _token,
     "cors_origins": _origins,
+    "callback_allow": _hosts,
     "max_body_bytes": _at_least(1),
     "max_json_depth": _at_least(1, 10_000),
     "max_header_bytes": _at_least(1024),
