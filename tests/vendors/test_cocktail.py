@@ -268,8 +268,9 @@ def test_fixtures_load_and_declare_builds() -> None:
 
 
 @pytest.fixture
-def sink() -> Sink:
-    return Sink()
+def sink(request: pytest.FixtureRequest) -> Sink:
+    """Where the mock's callbacks go: ``Sink(**param)`` when a test parametrizes it."""
+    return Sink(**getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -394,10 +395,10 @@ def test_callback_allow_widens_the_list() -> None:
 
 @pytest.mark.parametrize(
     ("sink", "outcome", "tries"),
-    [(Sink([503]), "failed", 2), (Sink([503, 204]), "delivered", 2), (Sink([404]), "failed", 1),
-     (Sink(raises=True), "failed", 2)],
+    [({"statuses": [503]}, "failed", 2), ({"statuses": [503, 204]}, "delivered", 2),
+     ({"statuses": [404]}, "failed", 1), ({"raises": True}, "failed", 2)],
     ids=["5xx-twice", "5xx-then-ok", "4xx-not-retried", "connection-refused"],
-    indirect=False,
+    indirect=["sink"],
 )  # fmt: skip
 def test_a_failed_callback_is_tried_at_most_twice_and_recorded(
     called: TestClient, sink: Sink, outcome: str, tries: int
