@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,7 +16,7 @@ class Receiver:
         self.status = status
         self.bodies: list[tuple[str, Any]] = []
         self.queries: list[str] = []
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +26,7 @@ class Receiver:
                 with outer.lock:
                     outer.bodies.append((path, orjson.loads(raw)))
                     outer.queries.append(query)
+                    outer.lock.notify_all()
                 self.send_response(outer.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -51,7 +51,6 @@ class Receiver:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[str, Any]]:
         """What arrived once ``count`` callbacks did (or the time ran out)."""
-        deadline = time.monotonic() + timeout
-        while len(self.got()) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with self.lock:
+            self.lock.wait_for(lambda: len(self.bodies) >= count, timeout)
         return self.got()

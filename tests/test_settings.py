@@ -72,12 +72,34 @@ def test_journal_scenarios_and_state_options() -> None:
         ("BUILDMOCK_TIMEOUT", "0", "between"),
         ("BUILDMOCK_TOKEN", "a b", "whitespace"),
         ("BUILDMOCK_CORS_ORIGINS", "localhost:3000", "http(s) origin"),
+        (
+            "BUILDMOCK_CALLBACK_ALLOW",
+            "hooks.test http://b.test",
+            "'http://b.test' is not a host name",
+        ),
+        ("BUILDMOCK_CALLBACK_ALLOW", "hooks.test:8080", "not a host name, an IP address or a CIDR"),
+        ("BUILDMOCK_CALLBACK_ALLOW", "10.0.0.0/33", "not a host name, an IP address or a CIDR"),
     ],
 )
 def test_every_variable_is_checked_and_named(variable: str, value: str, says: str) -> None:
     with pytest.raises(ValueError) as error:
         Settings.from_env({variable: value})
     assert str(error.value).startswith(f"{variable}=") and says in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "fine"),
+    [("hooks.internal", True), ("HOOKS.internal.", True), ("my_service", True), ("10.1.2.3", True),
+     ("[::1]", True), ("fd00::/8", True), ("10.0.0.0/8", True), ("10.0.0.1/8", True),
+     ("*", False), ("", False), ("10.0.0", False), ("a..b", False), ("-a.test", False),
+     ("https://hooks.internal", False), ("hooks.internal/cb", False), ("x" * 64 + ".test", False)],
+)  # fmt: skip
+def test_callback_allow_takes_hosts_addresses_and_networks(entry: str, fine: bool) -> None:
+    if fine:
+        assert Settings(callback_allow=(entry,)).callback_allow == (entry,)
+    else:
+        with pytest.raises(ValueError, match=r"^--callback-allow '.+ is not a host name"):
+            Settings(callback_allow=("ok.test", entry))
 
 
 def test_flags_are_checked_like_variables() -> None:

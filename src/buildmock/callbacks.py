@@ -11,6 +11,11 @@ the checked address (the name is kept for ``Host`` and TLS), so a name cannot be
 somewhere else in between; the mock's own listening port is never a target.
 A delivery is tried at most ``attempts`` times with a timeout; every outcome is logged and kept for
 the control API.
+
+Both sides of the network are injectable: ``resolve`` (a :data:`Resolver`, ``getaddrinfo`` by
+default) answers which addresses a name has, and ``transport`` (any ``httpx.BaseTransport``, e.g.
+``httpx.MockTransport``) carries the POST to the checked address, so tests deliver in memory and
+still see every check.
 """
 
 from __future__ import annotations
@@ -102,13 +107,23 @@ def _networks(extra: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IP
     return found
 
 
-def _resolve(host: str, port: int) -> list[Address]:
-    """Every address ``host`` resolves to (an IP literal is itself)."""
-    name = normalise_host(host)
+#: ``(host, port) -> addresses``: how a callback host is resolved (:func:`resolve_host` by default).
+Resolver = Callable[[str, int], list[Address]]
+
+
+def _literal(host: str) -> Address | None:
     try:
-        return [ipaddress.ip_address(name)]
+        return ipaddress.ip_address(normalise_host(host))
     except ValueError:
-        pass
+        return None
+
+
+def resolve_host(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to (an IP literal is itself), through ``getaddrinfo``."""
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    name = normalise_host(host)
     infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     return list(
         dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
@@ -129,7 +144,10 @@ def _is_own(address: Address, port: int, own: tuple[str, int] | None) -> bool:
 
 
 def pinned_target(
-    url: str, extra: Iterable[str] = (), own: tuple[str, int] | None = None
+    url: str,
+    extra: Iterable[str] = (),
+    own: tuple[str, int] | None = None,
+    resolve: Resolver = resolve_host,
 ) -> Target | str:
     """Resolve an allowed callback URL and check every address; the :class:`Target` to connect
     to, or why not (the name does not resolve, an address is not allowed, it is the mock itself).
@@ -142,7 +160,8 @@ def pinned_target(
     name = normalise_host(parsed.host)
     named = any(normalise_host(e) == name for e in extra) and not is_loopback_host(name)
     try:
-        addresses = _resolve(parsed.host, port)
+        literal = _literal(parsed.host)
+        addresses = [literal] if literal is not None else resolve(parsed.host, port)
     except (OSError, UnicodeError, ValueError) as exc:
         return f"host {parsed.host} does not resolve: {getattr(exc, 'strerror', None) or exc}"
     if not addresses:
@@ -240,6 +259,17 @@ class MemorySchedule:
             self._pending.clear()
 
 
+class _Borrowed(httpx.BaseTransport):
+    """An injected transport, lent to one delivery's client: closing the client leaves it open."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Carry ``request`` over the lent transport."""
+        return self._transport.handle_request(request)
+
+
 @dataclass
 class _Ready:
     key: str
@@ -267,6 +297,8 @@ class CallbackDispatcher:
         attempts: int = 2,
         history: int = 100,
         transport: httpx.BaseTransport | None = None,
+        resolve: Resolver = resolve_host,
+        retry_delay: float = 0.2,
         own: tuple[str, int] | None = None,
         schedule: Schedule | None = None,
     ) -> None:
@@ -278,6 +310,8 @@ class CallbackDispatcher:
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self._transport = transport
+        self._resolve = resolve
+        self.retry_delay = retry_delay
         #: The mock's own ``(host, port)``: never called back.
         self.own = own
         self._cond = threading.Condition()
@@ -347,15 +381,16 @@ class CallbackDispatcher:
             self._ready.clear()
             self._cond.notify_all()
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until nothing is queued or being delivered (for tests); False on timeout."""
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Block until every queued delivery is done (tests drive the worker with this, no sleeping);
+        False on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._ready or self._busy:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
-                self._cond.wait(min(left, 0.05))
+                self._cond.wait(left)
         return True
 
     def describe(self) -> dict[str, Any]:
@@ -444,18 +479,23 @@ class CallbackDispatcher:
 
     def _deliver(self, item: _Ready) -> None:
         reason = refusal(item.url, self.allow)
-        target = pinned_target(item.url, self.allow, self.own) if reason is None else reason
+        target = (
+            pinned_target(item.url, self.allow, self.own, self._resolve)
+            if reason is None
+            else reason
+        )
         if isinstance(target, str):
             self._record(item.key, item.url, "refused", target, 0)
             return
         content = orjson.dumps(item.body)
         detail = ""
         status: int | None = None
+        lent = _Borrowed(self._transport) if self._transport is not None else None
         with httpx.Client(
-            timeout=self.timeout, follow_redirects=False, trust_env=False, transport=self._transport
+            timeout=self.timeout, follow_redirects=False, trust_env=False, transport=lent
         ) as client:
             for attempt in range(1, self.attempts + 1):
-                if not self._alive():
+                if self._closed or not self._alive():
                     self._record(item.key, item.url, "dropped", "the mock was reset", attempt - 1)
                     return
                 try:
@@ -475,5 +515,6 @@ class CallbackDispatcher:
                         return
                     detail = f"HTTP {status}"
                 if attempt < self.attempts:
-                    time.sleep(0.2)
+                    with self._cond:  # close() ends the wait: the next attempt sees it
+                        self._cond.wait_for(lambda: self._closed, self.retry_delay)
         self._record(item.key, item.url, "failed", detail, self.attempts, status)

@@ -8,7 +8,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from buildmock.core.net import host_entry_problem
+
+if TYPE_CHECKING:
+    import httpx
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -61,6 +66,9 @@ class Settings:
     timeout: float = 10.0
     workers: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: In-process only (no option or variable): what carries callbacks instead of the network,
+    #: e.g. ``httpx.MockTransport`` in tests; the allow-list and address checks still run.
+    callback_transport: httpx.BaseTransport | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -74,7 +82,7 @@ class Settings:
         env = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "extra" or (value is None and f.name in ("token", "control_token")):
+            if f.name in IN_PROCESS or (value is None and f.name in ("token", "control_token")):
                 continue
             if isinstance(value, tuple):
                 text = ",".join(value)
@@ -107,7 +115,7 @@ class Settings:
         for f in fields(cls):
             variable = f"BUILDMOCK_{f.name.upper()}"
             raw = env.get(variable)
-            if raw is None or f.name == "extra" or overrides.get(f.name) is not None:
+            if raw is None or f.name in IN_PROCESS or overrides.get(f.name) is not None:
                 continue
             try:
                 value = _parse(f.name, raw)
@@ -129,6 +137,8 @@ class Settings:
         return cls(**values)
 
 
+#: Fields that only a caller in the same process sets: no option, no variable.
+IN_PROCESS = frozenset({"extra", "callback_transport"})
 #: ``BUILDMOCK_*`` variables that are not fields but are read (``BUILDMOCK_TEST_*`` belong to the tests).
 OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES", "BUILDMOCK_VELA_NON_ADMIN_TOKENS"})
 
@@ -136,7 +146,7 @@ OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES", "BUILDMOCK_VELA_NON_ADMIN_
 def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
     """A warning for each ``BUILDMOCK_*`` variable that nothing reads (a typo), with the closest."""
     env = os.environ if env is None else env
-    known = {f"BUILDMOCK_{f.name.upper()}" for f in fields(Settings) if f.name != "extra"}
+    known = {f"BUILDMOCK_{f.name.upper()}" for f in fields(Settings) if f.name not in IN_PROCESS}
     known |= OTHER_VARIABLES
     warnings = []
     for name in sorted(env):
@@ -247,6 +257,14 @@ def _origins(value: Any) -> str | None:
     return None
 
 
+def _hosts(value: Any) -> str | None:
+    for entry in value:
+        problem = host_entry_problem(entry) if isinstance(entry, str) else "is not a string"
+        if problem:
+            return f"{_excerpt(str(entry))} {problem}"
+    return None
+
+
 def _store(value: Any) -> str | None:
     if value in ("memory", "memory://", "") or str(value).startswith(
         ("redis://", "rediss://", "unix://")
@@ -267,6 +285,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "token": _token,
     "control_token": _token,
     "cors_origins": _origins,
+    "callback_allow": _hosts,
     "max_body_bytes": _at_least(1),
     "max_json_depth": _at_least(1, 10_000),
     "max_header_bytes": _at_least(1024),

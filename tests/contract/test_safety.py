@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
+from requests.adapters import BaseAdapter
+from schemathesis.transport.requests import ManagedCookiesSession, SameHostRedirectsSession
 
 from buildmock.contract.runner import ContractError, ContractOptions, run_contract
 from buildmock.contract.safety import (
@@ -13,7 +18,9 @@ from buildmock.contract.safety import (
     RequestGuard,
     RequestRefused,
     allowed_methods,
+    guarded,
     is_loopback_host,
+    run_sessions,
     writes_allowed,
 )
 from tests.contract.servers import Recorder, mock_app, serve
@@ -126,3 +133,95 @@ def test_unreachable_server_is_exit_2() -> None:
         pass  # the port is closed again now
     with pytest.raises(ContractError, match="cannot reach"):
         run_contract(_options(url), progress=None)
+
+
+# -- the guard's reach: the run's own sessions, in every thread, and nothing else -----------------
+
+
+class _Answering(BaseAdapter):
+    """A requests adapter answering 200 without a socket; counts what reached it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        self.sent.append(str(request.method))
+        response = requests.Response()
+        response.status_code, response.request, response.url = 200, request, str(request.url)
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _session(kind: type[requests.Session]) -> tuple[requests.Session, _Answering]:
+    session, adapter = kind(), _Answering()
+    session.mount("http://", adapter)
+    return session, adapter
+
+
+def test_only_the_runs_own_sessions_are_vetted_and_only_during_the_run() -> None:
+    run_session, run_adapter = _session(SameHostRedirectsSession)
+    other, other_adapter = _session(requests.Session)
+    guard = RequestGuard(methods=SAFE_METHODS, max_requests=1)
+    with guarded(guard):
+        assert other.post("http://api.example.test/x").status_code == 200, (
+            "another session: untouched"
+        )
+        with pytest.raises(RequestRefused):
+            run_session.post("http://api.example.test/x")
+        thread_errors: list[BaseException] = []
+
+        def in_a_worker_thread() -> None:
+            try:
+                run_session.get("http://api.example.test/a")  # admitted: the budget's one request
+                run_session.get("http://api.example.test/b")
+            except RequestRefused as exc:
+                thread_errors.append(exc)
+            other.get("http://api.example.test/c")
+
+        worker = threading.Thread(target=in_a_worker_thread)
+        worker.start()
+        worker.join()
+        assert [str(e) for e in thread_errors] == ["--max-requests 1 reached"], (
+            "the run's threads too"
+        )
+    assert (guard.sent, guard.refused_writes) == (1, 1)
+    assert run_adapter.sent == ["GET"] and other_adapter.sent == ["POST", "GET"]
+    assert run_session.post("http://api.example.test/x").status_code == 200, (
+        "after the run: as before"
+    )
+    for kind in run_sessions():
+        assert "send" not in vars(kind), f"{kind.__name__}.send put back"
+    assert ManagedCookiesSession.send is requests.Session.send
+
+
+def test_runs_in_two_threads_take_turns_and_a_nested_run_counts_for_both() -> None:
+    outer, inner = RequestGuard(max_requests=10), RequestGuard(max_requests=10)
+    session, _ = _session(ManagedCookiesSession)
+    entered = threading.Event()
+
+    def another_run() -> None:
+        with guarded(RequestGuard()):
+            entered.set()
+
+    with guarded(outer):
+        with guarded(inner):
+            session.get("http://api.example.test/x")
+        session.get("http://api.example.test/y")
+        second = threading.Thread(target=another_run)
+        second.start()
+        assert not entered.wait(0.2), "a run in another thread waits for this one"
+    second.join(5)
+    assert entered.is_set()
+    assert (outer.sent, inner.sent) == (2, 1)
+
+
+def test_max_requests_bounds_an_in_process_mock_run_too() -> None:
+    """The bundled mock is reached through Schemathesis's ASGI client: its calls count the same."""
+    report = run_contract(ContractOptions(apis=("stainless",), mock=True, max_requests=10, seed=11),
+                          progress=None)  # fmt: skip
+    assert report.stopped_by_budget and report.runs[0].requests == 10

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from buildmock.server.journal import redact
+from buildmock.server.journal import REDACTED, redact
+from buildmock.vendors import load
 from tests.cases import CASES, VendorCase
 from tests.conftest import CONTROL_TOKEN, make_app
 
@@ -35,10 +36,28 @@ def test_every_vendor_request_is_recorded_with_credentials_redacted(
     assert found and all(r["vendor"] == case.name for r in found)
     first = found[0]
     assert first["operation"] and first["status"] in (200, 201)
+    credentials = {header.lower() for header in load(case.name).credential_headers}
     for name, value in case.headers.items():
         shown = first["headers"][name.lower()]
-        assert shown == redact(name, value)
+        assert shown == redact(name, value, credentials)
     assert "test-token" not in str(found)
+
+
+def test_each_vendors_credential_headers_are_masked(client: TestClient, case: VendorCase) -> None:
+    declared = load(case.name).credential_headers
+    assert declared, "every vendor names where its credential goes"
+    marked = {header: f"Basic secret-{n}-of-{case.name}" for n, header in enumerate(declared)}
+    client.get(f"/{case.name}/nowhere", headers={**case.headers, **marked})
+    (shown,) = journal(client, vendor=case.name)["requests"]
+    for header in declared:
+        assert shown["headers"][header.lower()] in ("Basic [REDACTED]", REDACTED)
+    assert "secret-" not in str(shown)
+
+
+def test_a_declared_credential_header_is_masked_whatever_its_name() -> None:
+    assert redact("X-Signature", "abc") == "abc", "nothing in the name says secret"
+    assert redact("X-Signature", "abc", {"x-signature"}) == REDACTED
+    assert redact("Proxy-Authorization", "Basic abc") == f"Basic {REDACTED}", "HTTP's own, always"
 
 
 def test_filters_count_and_clear(client: TestClient) -> None:

@@ -8,16 +8,19 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from buildmock.server.journal import BODY, STATUS, Entry, RedisJournal
 from buildmock.store.bridge import bridged
 from buildmock.store.redis import Connection
+from tests.callback_sink import Sink
 from tests.cases import CASES
 from tests.cases.base import TOKEN
-from tests.conftest import CONTROL
+from tests.conftest import CONTROL, advance, make_app
 from tests.process import free_port, serving
 from tests.receiver import Receiver
 from tests.redis_server import redis_server
@@ -124,89 +127,72 @@ def test_workers_without_a_shared_store_are_refused_in_one_line() -> None:
 COCKTAIL = CASES["cocktail"]
 
 
-def _run(base: str, url: str) -> dict[str, object]:
-    """A DONE Cocktail run through ``base`` that calls ``url`` back when it ends."""
-    created = httpx.post(
-        f"{base}/cocktail/v1/build/run/1",
-        params={"callbackUrl": url},
-        headers={**COCKTAIL.headers, "Prefer": "outcome=DONE"},
-    )
+def _run(client: httpx.Client | TestClient, url: str) -> dict[str, object]:
+    """A DONE Cocktail run through ``client`` that calls ``url`` back when it ends."""
+    created = client.post("/cocktail/v1/build/run/1", params={"callbackUrl": url},
+                          headers={**COCKTAIL.headers, "Prefer": "outcome=DONE"})  # fmt: skip
     assert created.status_code == 200, created.text
     return created.json()["result"]  # type: ignore[no-any-return]
 
 
-def _advance(base: str, seconds: float) -> None:
-    moved = httpx.post(f"{base}/__buildmock/clock/advance", json={"seconds": seconds},
-                       headers=CONTROL)  # fmt: skip
-    assert moved.status_code == 200, moved.text
+@pytest.fixture
+def pair(redis_url: str) -> Iterator[tuple[TestClient, TestClient, Sink, Sink]]:
+    """Two mocks over one Redis, as two processes would be (each its own dispatcher delivering
+    into its own in-memory sink), reset through the first."""
+    sinks = Sink(), Sink()
+    apps = [
+        make_app("cocktail", store=redis_url, callback_transport=sink.transport) for sink in sinks
+    ]
+    with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
+        assert one.post("/__buildmock/reset", headers=CONTROL).status_code == 200
+        yield one, two, *sinks
 
 
-def _callbacks(base: str) -> dict[str, object]:
-    state = httpx.get(f"{base}/__buildmock/state", headers=CONTROL).json()
+def _drained(client: TestClient) -> dict[str, Any]:
+    """This mock's callback state once its deliveries are done."""
+    assert client.app.mock.runtimes["cocktail"].services["callbacks"].drain()  # type: ignore[attr-defined]
+    state = client.get("/__buildmock/state", headers=CONTROL).json()
     return state["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def pair(redis_url: str) -> Iterator[tuple[str, str]]:
-    """Two ``serve`` processes (not workers: each test picks which one answers) on one Redis."""
-    args = ("--store", redis_url, "--clock", "manual", "--api", "cocktail", "--token", TOKEN)
-    with serving(*args) as (one, _), serving(*args) as (two, _):
-        yield one, two
-
-
-@pytest.fixture
-def fresh(pair: tuple[str, str]) -> tuple[str, str]:
-    """The two processes, reset (through the first)."""
-    assert httpx.post(f"{pair[0]}/__buildmock/reset", headers=CONTROL).status_code == 200
-    return pair
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A loopback server counting callbacks."""
-    found = Receiver()
-    yield found
-    found.close()
-
-
 def test_a_callback_is_delivered_once_by_the_process_that_moves_the_clock(
-    fresh: tuple[str, str], receiver: Receiver
+    pair: tuple[TestClient, TestClient, Sink, Sink],
 ) -> None:
-    one, two = fresh
-    mine = _run(one, receiver.url("/one"))
-    theirs = _run(two, receiver.url("/two"))
-    _advance(two, 1)
-    assert _callbacks(one)["pending"] == _callbacks(two)["pending"] == 2
-    assert receiver.wait_for(1, timeout=0.5) == [], "not finished yet"
-    _advance(two, 600)  # through the process that did not create the first run
-    _advance(one, 600)  # past the end again, through the other: still once each
-    got = dict(receiver.wait_for(2))
-    time.sleep(0.3)
-    assert len(receiver.got()) == 2 and set(got) == {"/one", "/two"}
+    one, two, sink_one, sink_two = pair
+    mine = _run(one, Sink.url("/one"))
+    theirs = _run(two, Sink.url("/two"))
+    advance(two, 1)
+    assert _drained(one)["pending"] == _drained(two)["pending"] == 2
+    assert sink_one.got() == sink_two.got() == [], "not finished yet"
+    advance(two, 600)  # through the process that did not create the first run
+    advance(one, 600)  # past the end again, through the other: still once each
+    states = [_drained(one), _drained(two)]
+    got = dict(sink_two.got())
+    assert sink_one.got() == [] and len(sink_two.got()) == 2 and set(got) == {"/one", "/two"}
     for path, run in (("/one", mine), ("/two", theirs)):
-        read = httpx.get(f"{one}/cocktail/v1/build/run/{run['buildRunSeq']}",
-                         headers=COCKTAIL.headers).json()["result"]  # fmt: skip
-        assert got[path] == read and read["runState"] == "DONE"
-    deadline = time.monotonic() + 5  # the receiver answers before the dispatcher counts
-    while _callbacks(two)["delivered"] != 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    states = [_callbacks(one), _callbacks(two)]
+        read = one.get(f"/cocktail/v1/build/run/{run['buildRunSeq']}", headers=COCKTAIL.headers)
+        assert got[path] == read.json()["result"] and got[path]["runState"] == "DONE"
     assert [s["pending"] for s in states] == [0, 0]
-    assert sum(int(s["delivered"]) for s in states) == 2  # type: ignore[call-overload]
-    assert states[1]["delivered"] == 2, "the process that moved the clock delivered both"
+    assert [s["delivered"] for s in states] == [0, 2], (
+        "the process that moved the clock delivered both"
+    )
 
 
-def test_every_worker_ticks_the_real_clock_and_one_delivers(
-    redis_url: str, receiver: Receiver
-) -> None:
+def test_every_worker_ticks_the_real_clock_and_one_delivers(redis_url: str) -> None:
+    """Worker processes of one server: only a real receiver socket can hear them."""
+    receiver = Receiver()
     args = ("--store", redis_url, "--clock", "real", "--speed", "100", "--workers", "2")
-    with serving(*args, "--api", "cocktail", "--token", TOKEN) as (base, _):
-        assert httpx.post(f"{base}/__buildmock/reset", headers=CONTROL).status_code == 200
-        runs = {_run(base, receiver.url(f"/{n}"))["buildRunSeq"] for n in range(4)}
+    with (
+        serving(*args, "--api", "cocktail", "--token", TOKEN) as (base, _),
+        httpx.Client(base_url=base) as client,
+    ):
+        assert client.post("/__buildmock/reset", headers=CONTROL).status_code == 200
+        runs = {_run(client, receiver.url(f"/{n}"))["buildRunSeq"] for n in range(4)}
         got = receiver.wait_for(4)
         time.sleep(1.2)  # two more ticks of every worker: nothing is delivered twice
         assert sorted(path for path, _ in receiver.got()) == ["/0", "/1", "/2", "/3"]
         assert {body["buildRunSeq"] for _, body in got} == runs
+    receiver.close()
 
 
 # -- the request journal, shared ----------------------------------------------------------------
@@ -218,10 +204,21 @@ def _requests(base: str, **params: object) -> dict[str, object]:
     return listed.json()  # type: ignore[no-any-return]
 
 
-def test_every_process_sees_every_processs_requests(fresh: tuple[str, str]) -> None:
-    one, two = fresh
+@pytest.fixture
+def processes(redis_url: str) -> Iterator[tuple[str, str]]:
+    """Two ``serve`` processes (not workers: each request picks which one answers) on one Redis,
+    reset through the first."""
+    args = ("--store", redis_url, "--clock", "manual", "--api", "cocktail", "--token", TOKEN)
+    with serving(*args) as (one, _), serving(*args) as (two, _):
+        assert httpx.post(f"{one}/__buildmock/reset", headers=CONTROL).status_code == 200
+        yield one, two
+
+
+def test_every_process_sees_every_processs_requests(processes: tuple[str, str]) -> None:
+    one, two = processes
     assert _requests(one)["total"] == 0, "a reset empties the shared journal"
-    made = _run(one, "http://127.0.0.1:9/unused")
+    with httpx.Client(base_url=one) as client:
+        made = _run(client, "http://127.0.0.1:9/unused")
     path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
     assert httpx.get(f"{two}{path}", headers=COCKTAIL.headers).status_code == 200
     assert httpx.get(f"{one}/cocktail/v1/nowhere", headers=COCKTAIL.headers).status_code == 404
@@ -274,18 +271,18 @@ def test_the_shared_journal_is_a_bounded_ring(redis_url: str) -> None:
 
 
 def test_a_cancelled_run_is_called_back_at_once_by_the_process_that_cancelled(
-    fresh: tuple[str, str], receiver: Receiver
+    pair: tuple[TestClient, TestClient, Sink, Sink],
 ) -> None:
-    one, two = fresh
-    made = _run(one, receiver.url("/build"))
+    one, two, sink_one, sink_two = pair
+    made = _run(one, Sink.url("/build"))
     path = f"/cocktail/v1/build/run/{made['buildRunSeq']}"
     for _ in range(100):
-        read = httpx.get(f"{two}{path}", headers=COCKTAIL.headers).json()["result"]
-        if read["runState"] == "RUNNING":
+        if two.get(path, headers=COCKTAIL.headers).json()["result"]["runState"] == "RUNNING":
             break
-        _advance(one, 0.5)
-    cancel = f"{two}/cocktail/v1/build/run/cancel/{made['buildRunSeq']}"
-    assert httpx.put(cancel, headers=COCKTAIL.headers).status_code == 200
-    got = receiver.wait_for(1)  # the cut run ended now: called back without a clock move
-    assert [(path, body["runState"]) for path, body in got] == [("/build", "ERROR")]
-    assert _callbacks(two)["delivered"] == 1
+        advance(one, 0.5)
+    cancel = f"/cocktail/v1/build/run/cancel/{made['buildRunSeq']}"
+    assert two.put(cancel, headers=COCKTAIL.headers).status_code == 200
+    # the cut run ended now: called back without a clock move, by the process that cut it
+    assert _drained(two)["delivered"] == 1 and _drained(one)["delivered"] == 0
+    assert [(path, body["runState"]) for path, body in sink_two.got()] == [("/build", "ERROR")]
+    assert sink_one.got() == []

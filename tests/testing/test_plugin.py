@@ -168,12 +168,13 @@ def test_bad_configuration_is_reported_not_crashed(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines_random(
         [
             "*@pytest.mark.buildmock: unknown option 'sed' (known: apis, clock, fast_path, *",
-            "*buildmock: unknown --api*nope; available: *stainless*",
+            "*@pytest.mark.buildmock: unknown vendor 'nope' in apis (available: cocktail, *stainless*",
             "*@pytest.mark.buildmock: speed must be a positive number, not -1*",
             "*@pytest.mark.buildmock takes keywords only*",
             "*buildmock: 'stainless' is not served here (serving: vela); check the buildmock marker*",
         ]
     )
+    assert "BUILDMOCK_APIS" not in result.stdout.str(), "a marker's error names the marker"
 
 
 def test_a_bad_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -181,3 +182,10 @@ def test_a_bad_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--buildmock-fixtures", "/nonexistent/fixtures")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--buildmock-* options: fixtures must be a directory*"])
+    unknown = pytester.runpytest_subprocess(
+        "--buildmock-api", "stainless", "--buildmock-api", "nope"
+    )
+    assert unknown.ret == pytest.ExitCode.USAGE_ERROR
+    unknown.stderr.fnmatch_lines(
+        ["*--buildmock-* options: unknown vendor 'nope' in apis (available: *)"]
+    )

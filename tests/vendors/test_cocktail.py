@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,9 +13,9 @@ from starlette.testclient import TestClient
 
 from buildmock import callbacks
 from buildmock.settings import FIXTURES_DIR
+from tests.callback_sink import Sink
 from tests.cases.cocktail import GATEWAY
 from tests.conftest import CONTROL, advance, make_app
-from tests.receiver import Receiver
 
 H = GATEWAY
 BASE = "/cocktail/v1/build/run"
@@ -265,104 +264,115 @@ def test_fixtures_load_and_declare_builds() -> None:
         assert run(c, 1)["buildNo"] == 4
 
 
-# -- callbacks -----------------------------------------------------------------------------------
+# -- callbacks: delivered in memory (tests/callback_sink.py), the worker drained, never slept on ---
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+def sink(request: pytest.FixtureRequest) -> Sink:
+    """Where the mock's callbacks go: ``Sink(**param)`` when a test parametrizes it."""
+    return Sink(**getattr(request, "param", {}))
+
+
+@pytest.fixture
+def called(sink: Sink) -> Iterator[TestClient]:
+    """A Cocktail mock whose callbacks go to ``sink`` (the address checks still run)."""
+    with TestClient(make_app("cocktail", callback_transport=sink.transport)) as c:
+        yield c
 
 
 def _dispatcher(c: TestClient) -> callbacks.CallbackDispatcher:
     return c.app.mock.runtimes["cocktail"].services["callbacks"]  # type: ignore[attr-defined,no-any-return]
 
 
-def _callbacks_state(c: TestClient) -> dict[str, Any]:
+def _drained(c: TestClient) -> dict[str, Any]:
+    """The callbacks' state once every queued delivery is done."""
+    assert _dispatcher(c).drain()
     return c.get("/__buildmock/state", headers=CONTROL).json()["services"]["cocktail"]["callbacks"]  # type: ignore[no-any-return]
 
 
-def test_one_callback_per_finished_run_under_manual_clock(
-    client: TestClient, receiver: Receiver
-) -> None:
-    a = run(client, prefer="DONE", callbackUrl=receiver.url("/a"))
-    b = run(client, 2, prefer="ERROR", callbackUrl=receiver.url("/b"))
-    run(client, 3)  # no callbackUrl: nothing to call
-    advance(client, 1)
-    assert _dispatcher(client).wait_idle()
-    assert receiver.got() == []  # not finished yet
-    advance(client, 600)
-    advance(client, 600)  # past the end twice: still once
-    assert _dispatcher(client).wait_idle()
-    got = dict(receiver.got())
-    assert len(receiver.got()) == 2 and set(got) == {"/a", "/b"}
-    assert got["/a"] == get(client, a["buildRunSeq"]) and got["/a"]["runState"] == "DONE"
-    assert got["/b"] == get(client, b["buildRunSeq"]) and got["/b"]["runState"] == "ERROR"
-    state = _callbacks_state(client)
+def test_one_callback_per_finished_run_under_manual_clock(called: TestClient, sink: Sink) -> None:
+    a = run(called, prefer="DONE", callbackUrl=sink.url("/a"))
+    b = run(called, 2, prefer="ERROR", callbackUrl=sink.url("/b"))
+    run(called, 3)  # no callbackUrl: nothing to call
+    advance(called, 1)
+    assert _drained(called)["pending"] == 2
+    assert sink.got() == []  # not finished yet
+    advance(called, 600)
+    advance(called, 600)  # past the end twice: still once
+    state = _drained(called)
+    got = dict(sink.got())
+    assert len(sink.got()) == 2 and set(got) == {"/a", "/b"}
+    assert got["/a"] == get(called, a["buildRunSeq"]) and got["/a"]["runState"] == "DONE"
+    assert got["/b"] == get(called, b["buildRunSeq"]) and got["/b"]["runState"] == "ERROR"
     assert state["delivered"] == 2 and state["pending"] == 0
+    assert {(d.url.host, d.host) for d in sink.deliveries} == {("127.0.0.1", "127.0.0.1:9911")}
+
+
+def test_a_name_is_delivered_to_the_address_it_was_checked_at(
+    called: TestClient, sink: Sink
+) -> None:
+    run(called, prefer="DONE", callbackUrl="http://localhost:9911/hook")
+    advance(called, 600)
+    assert _drained(called)["delivered"] == 1
+    (delivery,) = sink.deliveries
+    assert delivery.url.host in ("127.0.0.1", "::1"), "the connection goes to the resolved address"
+    assert (delivery.host, delivery.sni) == ("localhost:9911", "localhost"), "the name is kept"
 
 
 def test_cancel_calls_back_the_cancelled_run_and_the_cancel_run(
-    client: TestClient, receiver: Receiver
+    called: TestClient, sink: Sink
 ) -> None:
-    r = run(client, prefer="DONE", callbackUrl=receiver.url("/build"))
-    _until(client, r["buildRunSeq"], "RUNNING")
-    cancelled = client.put(f"{BASE}/cancel/{r['buildRunSeq']}", params={"callbackUrl": receiver.url("/cancel")},
+    r = run(called, prefer="DONE", callbackUrl=sink.url("/build"))
+    _until(called, r["buildRunSeq"], "RUNNING")
+    cancelled = called.put(f"{BASE}/cancel/{r['buildRunSeq']}", params={"callbackUrl": sink.url("/cancel")},
                            headers=H).json()["result"]  # fmt: skip
-    assert _dispatcher(client).wait_idle()
-    assert [(p, b["runState"]) for p, b in receiver.got()] == [("/build", "ERROR")]
-    advance(client, 600)
-    advance(client, 600)
-    assert _dispatcher(client).wait_idle()
-    got = [(p, b["buildRunSeq"], b["runState"]) for p, b in receiver.got()]
+    _drained(called)
+    assert [(p, b["runState"]) for p, b in sink.got()] == [("/build", "ERROR")]
+    advance(called, 600)
+    advance(called, 600)
+    _drained(called)
+    got = [(p, b["buildRunSeq"], b["runState"]) for p, b in sink.got()]
     assert got == [
         ("/build", r["buildRunSeq"], "ERROR"),
         ("/cancel", cancelled["buildRunSeq"], "DONE"),
     ]
     # The server appends the caller's gateway headers to every callback URL (user-workspace carries the user id).
-    assert receiver.queries == ["user-id=1&user-role=ADMIN&user-workspace=1"] * 2
+    assert [d.query for d in sink.deliveries] == ["user-id=1&user-role=ADMIN&user-workspace=1"] * 2
     assert (
         cancelled["callbackUrl"]
-        == receiver.url("/cancel") + "?user-id=1&user-role=ADMIN&user-workspace=1"
+        == sink.url("/cancel") + "?user-id=1&user-role=ADMIN&user-workspace=1"
     )
 
 
-def test_deleted_before_finishing_gets_no_callback(client: TestClient, receiver: Receiver) -> None:
-    r = run(client, callbackUrl=receiver.url())
-    assert client.delete(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 200
-    advance(client, 600)
-    assert _dispatcher(client).wait_idle()
-    assert receiver.got() == []
+def test_deleted_before_finishing_gets_no_callback(called: TestClient, sink: Sink) -> None:
+    r = run(called, callbackUrl=sink.url())
+    assert called.delete(f"{BASE}/{r['buildRunSeq']}", headers=H).status_code == 200
+    advance(called, 600)
+    assert _drained(called)["pending"] == 0
+    assert sink.got() == []
 
 
-def test_callbacks_fire_on_their_own_under_the_real_clock(receiver: Receiver) -> None:
-    with TestClient(make_app("cocktail", clock="real", speed=100.0)) as c:
-        r = run(c, prefer="DONE", callbackUrl=receiver.url())
-        deadline = time.monotonic() + 10
-        while not receiver.got() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-        got = receiver.got()
+def test_callbacks_fire_on_their_own_under_the_real_clock(sink: Sink) -> None:
+    app = make_app("cocktail", clock="real", speed=100.0, callback_transport=sink.transport)
+    with TestClient(app) as c:
+        r = run(c, prefer="DONE", callbackUrl=sink.url())
+        got = sink.wait_for(1)  # the timer thread, not a clock move: real time has to pass
+        state = _drained(c)
         assert len(got) == 1 and got[0][1]["buildRunSeq"] == r["buildRunSeq"]
         assert got[0][1]["runState"] == "DONE"
-
-
-class _NoTraffic(httpx.Client):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise AssertionError("no connection may be attempted to a host that is not allowed")
+        assert (state["delivered"], state["pending"], len(sink.got())) == (1, 0, 1)
 
 
 @pytest.mark.parametrize("url", ["http://example.invalid/cb", "http://10.0.0.1:8080/cb", "http://dashboard:3000/callback",
-                                 "ftp://127.0.0.1/cb", "not a url", "http://127.0.0.1.example.invalid/"])  # fmt: skip
+                                 "ftp://127.0.0.1/cb", "not a url", "http://127.0.0.1.example.invalid/",
+                                 "http://127.0.0.1:8080/__buildmock/reset"])  # fmt: skip
 def test_host_not_allowed_gets_nothing_and_is_recorded(
-    client: TestClient, url: str, monkeypatch: pytest.MonkeyPatch
+    called: TestClient, sink: Sink, url: str
 ) -> None:
-    monkeypatch.setattr(callbacks.httpx, "Client", _NoTraffic)
-    r = run(client, prefer="DONE", callbackUrl=url)
-    advance(client, 600)
-    assert _dispatcher(client).wait_idle()
-    state = _callbacks_state(client)
+    r = run(called, prefer="DONE", callbackUrl=url)
+    advance(called, 600)
+    state = _drained(called)
+    assert sink.got() == [], "no request may be attempted to a host that is not allowed"
     assert state["refused"] == 1 and state["delivered"] == 0
     entry = state["recent"][-1]
     assert (
@@ -372,7 +382,7 @@ def test_host_not_allowed_gets_nothing_and_is_recorded(
     )
 
 
-def test_callback_allow_widens_the_list(receiver: Receiver) -> None:
+def test_callback_allow_widens_the_list() -> None:
     assert callbacks.refusal("http://10.1.2.3/cb") is not None
     assert callbacks.refusal("http://10.1.2.3/cb", ("10.0.0.0/8",)) is None
     assert callbacks.refusal("http://hooks.internal:9000/x", ("HOOKS.internal",)) is None
@@ -380,35 +390,37 @@ def test_callback_allow_widens_the_list(receiver: Receiver) -> None:
     assert callbacks.refusal("http://127.3.4.5/x") is None
     assert callbacks.refusal("http://localhost/x") is None
     with TestClient(make_app("cocktail", callback_allow=("example.invalid",))) as c:
-        assert "example.invalid" in _callbacks_state(c)["allow"]
+        assert "example.invalid" in _drained(c)["allow"]
 
 
-def test_failed_callback_is_tried_twice_and_recorded(client: TestClient) -> None:
-    failing = Receiver(status=503)
-    try:
-        run(client, prefer="DONE", callbackUrl=failing.url())
-        advance(client, 600)
-        assert _dispatcher(client).wait_idle()
-        state = _callbacks_state(client)
-        assert state["failed"] == 1 and state["recent"][-1]["attempts"] == 2
-        assert len(failing.got()) == 2
-        advance(client, 600)
-        assert _dispatcher(client).wait_idle()
-        assert len(failing.got()) == 2  # never retried again
-    finally:
-        failing.close()
+@pytest.mark.parametrize(
+    ("sink", "outcome", "tries"),
+    [({"statuses": [503]}, "failed", 2), ({"statuses": [503, 204]}, "delivered", 2),
+     ({"statuses": [404]}, "failed", 1), ({"raises": True}, "failed", 2)],
+    ids=["5xx-twice", "5xx-then-ok", "4xx-not-retried", "connection-refused"],
+    indirect=["sink"],
+)  # fmt: skip
+def test_a_failed_callback_is_tried_at_most_twice_and_recorded(
+    called: TestClient, sink: Sink, outcome: str, tries: int
+) -> None:
+    run(called, prefer="DONE", callbackUrl=sink.url())
+    advance(called, 600)
+    state = _drained(called)
+    assert state[outcome] == 1 and state["recent"][-1]["attempts"] == tries
+    assert len(sink.got()) == tries
+    advance(called, 600)
+    assert len(sink.got()) == tries and _drained(called)[outcome] == 1, "never tried again"
 
 
-def test_reset_replaces_the_dispatcher(client: TestClient, receiver: Receiver) -> None:
-    run(client, callbackUrl=receiver.url())
-    old = _dispatcher(client)
-    client.post("/__buildmock/reset", headers=CONTROL)
-    assert _dispatcher(client) is not old
-    advance(client, 600)
-    assert _dispatcher(client).wait_idle()
+def test_reset_replaces_the_dispatcher(called: TestClient, sink: Sink) -> None:
+    run(called, callbackUrl=sink.url())
+    old = _dispatcher(called)
+    called.post("/__buildmock/reset", headers=CONTROL)
+    assert _dispatcher(called) is not old
+    advance(called, 600)
+    assert _drained(called)["pending"] == 0
     assert old.tick() == 0
-    assert receiver.got() == []
-    assert _callbacks_state(client)["pending"] == 0
+    assert sink.got() == []
 
 
 # -- the rest of the build-run controller --------------------------------------------------------

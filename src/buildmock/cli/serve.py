@@ -69,7 +69,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         action="append",
         dest="callback_allow",
         metavar="HOST",
-        help="also deliver completion callbacks to this host (repeatable; default loopback only)",
+        help="also deliver completion callbacks to this host name, IP address or CIDR network "
+        "(repeatable; default loopback only)",
     )
     p.add_argument(
         "--store",

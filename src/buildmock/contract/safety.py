@@ -94,25 +94,56 @@ class RequestGuard:
             raise RequestRefused(f"--max-requests {self.max_requests} reached")
 
 
-_PATCH_LOCK = threading.RLock()
+def run_sessions() -> tuple[type[requests.Session], ...]:
+    """The session classes Schemathesis sends a run's requests with: over the network (cases, checks'
+    extra requests, probes, auth retries; ``ManagedCookiesSession`` is a subclass) and in-process ASGI."""
+    from schemathesis.python.asgi import ASGIClient
+    from schemathesis.transport.requests import SameHostRedirectsSession
+
+    return SameHostRedirectsSession, ASGIClient
+
+
+#: Held for a whole run: one run at a time in a process (a nested run in the same thread is let in).
+_RUNS = threading.RLock()
+#: The guards of the runs in progress, outermost first; every request is admitted by each.
+_ACTIVE: list[RequestGuard] = []
+#: ``(class, its own send or None)`` for each wrapped class, to put back when the last run ends.
+_SAVED: list[tuple[type[requests.Session], Any]] = []
+
+
+def _admitting(inner: Callable[..., Any]) -> Callable[..., Any]:
+    def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        for guard in tuple(_ACTIVE):
+            guard.admit(str(request.method or "GET"))
+        return inner(self, request, **kwargs)
+
+    return send
 
 
 @contextlib.contextmanager
 def guarded(guard: RequestGuard) -> Iterator[RequestGuard]:
-    """Route every ``requests`` send in this process through ``guard`` while the block runs.
+    """Vet every request of the run in this block through ``guard``.
 
-    Schemathesis sends everything (cases, checks' extra requests, probes, in-process ASGI calls) through
-    ``requests.Session.send``, so this is the one place no request can bypass.
+    Schemathesis 4 takes no session or transport per run: a run's requests go through sessions it
+    makes itself (one per worker thread, per probe, per extra request of a check, per in-process call),
+    and its worker threads do not inherit a context variable. So for the duration of the block the
+    ``send`` of those session classes (:func:`run_sessions`) is wrapped — not ``requests.Session``'s:
+    any other session in the process is left alone. Runs in other threads wait for the block to end.
     """
-    with _PATCH_LOCK:
-        original = requests.Session.send
-
-        def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
-            guard.admit(str(request.method or "GET"))
-            return original(self, request, **kwargs)
-
-        requests.Session.send = send  # type: ignore[method-assign]
+    with _RUNS:
+        if not _ACTIVE:
+            for cls in run_sessions():
+                _SAVED.append((cls, cls.__dict__.get("send")))
+                cls.send = _admitting(cls.send)  # type: ignore[method-assign]
+        _ACTIVE.append(guard)
         try:
             yield guard
         finally:
-            requests.Session.send = original  # type: ignore[method-assign]
+            _ACTIVE.pop()
+            if not _ACTIVE:
+                for cls, own in reversed(_SAVED):
+                    if own is None:
+                        delattr(cls, "send")
+                    else:
+                        cls.send = own
+                _SAVED.clear()

@@ -151,7 +151,7 @@ async def list_requests(
     journal = _journal(mock)
     where = _filter(vendor, method, path, status, since, after)
     found = list(journals.select(journal, where))
-    shown = [journals.render(entry, mock.operations) for entry in found[-limit:]]
+    shown = _shown(mock, found[-limit:])
     return json_response({"total": len(found), "requests": shown})
 
 
@@ -173,15 +173,31 @@ async def verify_requests(mock: BuildMock, body: dict[str, Any]) -> Response:
     """Whether the journal holds ``count`` (or at least one) requests matching ``body``."""
     criteria = {k: v for k, v in body.items() if k != "count"}
     where = _filter(**criteria)
-    result = journals.verify(_journal(mock), where, body.get("count"), mock.operations)
+    result = journals.verify(
+        _journal(mock), where, body.get("count"), mock.operations, _credentials(mock)
+    )
     return json_response(result)
 
 
 async def unmatched_requests(mock: BuildMock, limit: int = journals.DEFAULT_LIMIT) -> Response:
     """Recorded requests no operation of the vendor's spec serves."""
     found = list(journals.unmatched(_journal(mock), mock.operations))
-    shown = [journals.render(entry, mock.operations) for entry in found[-limit:]]
+    shown = _shown(mock, found[-limit:])
     return json_response({"total": len(found), "requests": shown})
+
+
+def _shown(mock: BuildMock, entries: list[journals.Entry]) -> list[dict[str, Any]]:
+    """Journal entries as the control API shows them."""
+    credentials = _credentials(mock)
+    return [journals.render(entry, mock.operations, credentials) for entry in entries]
+
+
+def _credentials(mock: BuildMock) -> journals.Credentials:
+    """Each vendor's credential headers, as the journal masks them."""
+    return {
+        name: frozenset(header.lower() for header in rt.vendor.credential_headers)
+        for name, rt in mock.runtimes.items()
+    }
 
 
 async def clear_requests(mock: BuildMock) -> Response:

@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -39,7 +39,10 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 CLOSEST = 3
 
 REDACTED = "[REDACTED]"
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-escape-token"}
+#: Headers any client may carry a credential in, masked whatever the vendor; each vendor adds the
+#: headers of its own credential (``Vendor.credential_headers``), and a name with one of the words
+#: is masked too.
+_HTTP_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey")
 
 
@@ -215,10 +218,17 @@ def _entry(data: list[Any]) -> Entry:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def redact(name: str, value: str) -> str:
-    """A header value fit to show: credentials replaced (an auth scheme name is kept)."""
+def redact(name: str, value: str, credentials: Collection[str] = ()) -> str:
+    """A header value fit to show: credentials replaced (an auth scheme name is kept).
+
+    ``credentials`` are the vendor's own credential headers, lowercase.
+    """
     lowered = name.lower()
-    if lowered in _SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS):
+    if (
+        lowered in _HTTP_CREDENTIALS
+        or lowered in credentials
+        or any(word in lowered for word in _SECRET_WORDS)
+    ):
         scheme, sep, _ = value.partition(" ")
         return f"{scheme} {REDACTED}" if sep and lowered.endswith("authorization") else REDACTED
     return value
@@ -233,14 +243,19 @@ def _body(raw: bytes) -> Any:
         return raw[:MAX_BODY].decode("utf-8", "replace")
 
 
-def render(entry: Entry, operations: OperationTable) -> dict[str, Any]:
-    """The JSON form of an entry (what the control API shows)."""
+#: Vendor -> the lowercase names of its credential headers (``Vendor.credential_headers``).
+Credentials = Mapping[str, Collection[str]]
+
+
+def render(entry: Entry, operations: OperationTable, credentials: Credentials) -> dict[str, Any]:
+    """The JSON form of an entry (what the control API shows), the vendor's credentials masked."""
     below = entry.path[len(entry.vendor) + 1 :]
     operation = operations.find(entry.vendor, entry.method, below)
+    secret = credentials.get(entry.vendor, ())
     headers: dict[str, str] = {}
     for raw_name, raw_value in entry.headers:
         name = raw_name.decode("latin-1")
-        value = redact(name, raw_value.decode("latin-1"))
+        value = redact(name, raw_value.decode("latin-1"), secret)
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return {
         "id": entry.seq,
@@ -321,7 +336,11 @@ def unmatched(journal: Journal, operations: OperationTable) -> Iterator[Entry]:
 
 
 def verify(
-    journal: Journal, where: Filter, count: int | None, operations: OperationTable
+    journal: Journal,
+    where: Filter,
+    count: int | None,
+    operations: OperationTable,
+    credentials: Credentials,
 ) -> dict[str, Any]:
     """Did exactly ``count`` (or, without a count, at least one) recorded requests match?"""
     entries = list(journal.entries())
@@ -334,7 +353,7 @@ def verify(
             key=lambda item: item[:2],
         )
         result["closest"] = [
-            {"request": render(entry, operations), "differences": where.misses(entry)}
+            {"request": render(entry, operations, credentials), "differences": where.misses(entry)}
             for _, _, entry in scored[:CLOSEST]
             if where.misses(entry)
         ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from buildmock.settings import FIXTURES_DIR, Settings
+from buildmock.settings import FIXTURES_DIR, SPECS_DIR, Settings
 
 #: Where every test server listens; only loopback, on a port the system picks.
 HOST = "127.0.0.1"
@@ -91,6 +91,15 @@ def _normalise(name: str, value: Any, source: str) -> Any:
         names = (value,) if isinstance(value, str) else value
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
             raise bad("a list of vendor names")
+        from buildmock.vendors import available  # imports the vendors: only when a test names some
+
+        served = available(SPECS_DIR)
+        unknown = [n for n in names if n not in served]
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown vendor {', '.join(map(repr, unknown))} in apis "
+                f"(available: {', '.join(served)})"
+            )
         return tuple(dict.fromkeys(names))
     if name == "token":
         if value is not None and (not isinstance(value, str) or not value):

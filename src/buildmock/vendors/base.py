@@ -76,6 +76,10 @@ class Vendor:
     #: Headers this vendor's mock accepts, given a token (what a contract run sends it); None: the
     #: spec's first security requirement says (``contract.auth.headers_from_spec``).
     credentials: Callable[[str], dict[str, str]] | None = None
+    #: Request headers carrying this vendor's secret credential, masked wherever the mock shows a
+    #: request (the journal). Named here, not read from the spec's ``securitySchemes``: those also
+    #: list identity headers that are no secret (Cocktail's gateway ``user-id``, Nuon's org id).
+    credential_headers: tuple[str, ...] = ("Authorization",)
 
     def renderer(self, settings: Settings) -> Callable[[ApiError], Response]:
         """The error renderer this vendor uses under ``settings``."""

@@ -387,6 +387,7 @@ def on_start(rt: Runtime) -> None:
         realtime=rt.settings.clock == "real" and shared is None,
         alive=lambda: rt.services.get(CALLBACKS) is made,
         own=(rt.settings.host, rt.settings.port),
+        transport=rt.settings.callback_transport,
         schedule=shared,
     )
     rt.services[CALLBACKS] = made

@@ -41,9 +41,13 @@ def render_error(error: ApiError) -> Response:
     return text_response(body, error.status, error.headers)
 
 
+#: Where Escape's clients put their token.
+TOKEN_HEADER = "X-Escape-Token"
+
+
 def authenticate(headers: Headers, settings: Any) -> None:
     """``X-Escape-Token: <token>``; missing, empty or (with ``--token``) wrong is a 401."""
-    token = headers.get("x-escape-token", "").strip()
+    token = headers.get(TOKEN_HEADER.lower(), "").strip()
     if not token or (settings.token is not None and not same_token(token, settings.token)):
         raise ApiError(401, "")
 
@@ -502,6 +506,7 @@ VENDOR = register(
         render_error=render_error,
         authenticate=authenticate,
         load_fixtures=load_fixtures,
+        credential_headers=(TOKEN_HEADER,),
         views=tuple(
             View(
                 kind=family.execution_kind,
