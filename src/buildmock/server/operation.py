@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from buildmock.core.errors import ApiError
 _DRAFT4 = "http://json-schema.org/draft-04/schema#"
 _FORMAT_CHECKER = Draft4Validator.FORMAT_CHECKER
 _NULLS = ("null", "None")
+#: orjson reads an integer past 64 bits as a float; such bodies are read by the stdlib instead.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -333,7 +336,7 @@ def parse_body(body: Body, given: str | None, raw: bytes) -> Any:
 
 
 def _json(raw: bytes, encoding: str) -> Any:
-    if encoding.lower().replace("-", "") == "utf8":
+    if encoding.lower().replace("-", "") == "utf8" and not _LONG_NUMBER.search(raw):
         try:
             return orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:

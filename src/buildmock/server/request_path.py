@@ -17,11 +17,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import URL, Headers
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
 from buildmock.core.openapi import METHODS
+from buildmock.server.limits import replay
 from buildmock.server.operation import (
     Handler,
     Operation,
@@ -91,12 +94,14 @@ def build_router(document: Mapping[str, Any], resolve: Resolve) -> Router[_Slot]
             for raw in (item, *(item[m.lower()] for m in methods))
             for p in raw.get("parameters", [])
         ]
-        spans = frozenset(
-            str(p.get("name"))
-            for p in definitions
-            if p.get("in") == "path" and (p.get("schema") or {}).get("format") == "path"
-        )
-        router.add(template, methods, spans)
+        types = {
+            str(p.get("name")): "path"
+            if (p.get("schema") or {}).get("format") == "path"
+            else str((p.get("schema") or {}).get("type"))
+            for p in reversed(definitions)
+            if p.get("in") == "path"
+        }
+        router.add(template, methods, types)
     return router
 
 
@@ -127,7 +132,9 @@ class RequestPath:
         prefix, _, rest = path[1:].partition("/")
         router = self._routers.get(prefix)
         try:
-            if router is None:
+            # Connexion mounts each spec with Starlette, whose mount pattern (``.*``) stops at
+            # a newline: such a path reaches no operation.
+            if router is None or "\n" in rest:
                 raise ApiError(404, "not found")
             if rest == "openapi.json" and prefix in self._documents:
                 response = self._document(prefix, scope)
@@ -147,7 +154,7 @@ class RequestPath:
     ) -> Response:
         method: str = scope["method"]
         found = router.match(method, rest)
-        if found.status == 404 and rest != "/":
+        if found.status == 404 and rest != "/" and "//" not in rest:
             redirect = _slash_redirect(router, method, rest, scope)
             if redirect is not None:
                 return redirect
@@ -161,11 +168,17 @@ class RequestPath:
         if check is not None:
             check(Headers(scope=scope))
         kwargs = operation.validate_parameters(_query(scope["query_string"]), found.params)
+        given = content_type(scope["headers"])
+        raw = None
         if operation.body is not None:
             raw = await _read_body(receive)
-            body = parse_body(operation.body, content_type(scope["headers"]), raw)
+            body = parse_body(operation.body, given, raw)
             if operation.body.key is not None:
                 kwargs[operation.body.key] = body
+        if given is not None and given.partition(";")[0].strip().lower() in _FORMS:
+            # Connexion reads a form body on every operation (a multipart type without a
+            # boundary is its 400), whether or not the operation takes one.
+            await _read_form(scope, raw if raw is not None else await _read_body(receive))
         token = REQUEST_SCOPE.set(scope)
         try:
             response = await operation.handler(**kwargs)
@@ -185,6 +198,24 @@ def _slash_redirect(router: Router[_Slot], method: str, rest: str, scope: Scope)
     path: str = scope["path"]
     url = URL(scope={**scope, "path": path[:-1] if path.endswith("/") else path + "/"})
     return RedirectResponse(url=str(url))
+
+
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _read_form(scope: Scope, raw: bytes) -> None:
+    """Parse a form body as Starlette does; its refusal is a 400 with Starlette's message."""
+    request = Request({**scope, "app": None}, replay(raw, _disconnected))
+    request.scope.pop("app")
+    try:
+        form = await request.form()
+    except MultiPartException as exc:
+        raise ApiError(400, exc.message) from exc
+    await form.close()
+
+
+async def _disconnected() -> Message:
+    return {"type": "http.disconnect"}
 
 
 def _query(query_string: bytes) -> dict[str, list[str]]:

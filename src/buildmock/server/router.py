@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,12 +12,20 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 _PARAM = re.compile(r"^\{[^{}/]+\}$")
+#: What a segment holding a parameter of a schema type must look like (Connexion's convertors).
+_SHAPES = {"integer": r"[+-]?[0-9]+", "number": r"[+-]?[0-9]*(\.[0-9]*)?"}
+
+
+@functools.cache
+def _shape(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass
 class _Node(Generic[T]):
     literal: dict[str, _Node[T]] = field(default_factory=dict)
-    param: _Node[T] | None = None
+    #: Parameter children by what a segment must look like ("" any, else a pattern).
+    params: dict[str, _Node[T]] = field(default_factory=dict)
     #: Segments mixing text and parameters (``v{n}.json``): a pattern per segment.
     partial: list[tuple[re.Pattern[str], _Node[T]]] = field(default_factory=list)
     #: A parameter spanning the rest of the path (``{path:path}``-like, ``format: path``).
@@ -50,22 +59,23 @@ class Router(Generic[T]):
         self.root: _Node[T] = _Node()
 
     def add(
-        self, template: str, methods: Mapping[str, T], spans: frozenset[str] = frozenset()
+        self, template: str, methods: Mapping[str, T], types: Mapping[str, str] | None = None
     ) -> None:
-        """Route ``template`` (``/a/{b}``); ``methods`` are upper-case HTTP methods; ``spans``
-        names parameters that may span segments (the last segment only)."""
+        """Route ``template`` (``/a/{b}``); ``methods`` are upper-case HTTP methods; ``types``
+        gives parameters' schema types: an ``integer`` or ``number`` matches only digits (as
+        Connexion's Starlette convertors do), a ``path`` may span the rest of the path."""
+        types = types or {}
         node = self.root
         concrete = 0
         segments = template.split("/")[1:]
         for index, segment in enumerate(segments):
             if _PARAM.match(segment):
                 name = segment[1:-1]
-                if name in spans and index == len(segments) - 1:
+                if types.get(name) == "path" and index == len(segments) - 1:
                     node.rest = node.rest or _Node()
                     node = node.rest
                 else:
-                    node.param = node.param or _Node()
-                    node = node.param
+                    node = node.params.setdefault(_SHAPES.get(types.get(name, ""), ""), _Node())
             elif "{" in segment:
                 pattern = re.compile(
                     "".join(
@@ -128,9 +138,11 @@ class Router(Generic[T]):
             self._walk(child, segments, index + 1, values, found)
         if not segment:
             return
-        if node.param is not None:
+        for shape, child in node.params.items():
+            if shape and not _shape(shape).fullmatch(segment):
+                continue
             values.append(segment)
-            self._walk(node.param, segments, index + 1, values, found)
+            self._walk(child, segments, index + 1, values, found)
             values.pop()
         for pattern, partial in node.partial:
             matched = pattern.fullmatch(segment)
