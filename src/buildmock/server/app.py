@@ -20,7 +20,7 @@ from buildmock.core import openapi
 from buildmock.server import errors, intercept, layers
 from buildmock.server.dashboard import Dashboard
 from buildmock.server.mock import BuildMock
-from buildmock.server.request_path import RequestPath, build_router, document_bytes
+from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
 from buildmock.settings import Settings
 from buildmock.vendors.base import Headers
@@ -162,6 +162,11 @@ def _docs(app: ASGIApp, specs: dict[str, dict[str, Any]]) -> ASGIApp:
 def create_app(settings: Settings | None = None) -> BuildMockApp:
     """Build the mock server for ``settings``: every selected vendor at ``/<vendor>``."""
     settings = settings or Settings()
+    if not settings.fast_path:
+        log.warning(
+            "--no-fast-path / BUILDMOCK_FAST_PATH=0 is deprecated and has no effect: "
+            "every request takes the one request path"
+        )
     mock = BuildMock(settings)
     checks = {
         name: _auth_check(rt.vendor.authenticate, rt.settings) for name, rt in mock.runtimes.items()
@@ -182,8 +187,6 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     )
     renderers = {name: rt.vendor.renderer(rt.settings) for name, rt in mock.runtimes.items()}
     render = errors.make_renderer(renderers)
-    documents = {name: document_bytes(mock.specs[name], name) for name in mock.runtimes}
-    documents[CONTROL_PREFIX] = document_bytes(control, CONTROL_PREFIX)
-    path = RequestPath(routers, checks, render, documents)
     specs = {**{name: mock.specs[name] for name in mock.runtimes}, CONTROL_PREFIX: control}
+    path = RequestPath(routers, checks, render, specs)
     return BuildMockApp(mock, _docs(path, specs), serving_layers(mock, render), shared)

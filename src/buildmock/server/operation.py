@@ -237,8 +237,11 @@ def _cast(value: Any, schema: Mapping[str, Any]) -> Any:
     kind = schema.get("type")
     if kind == "string" and schema.get("format") == "binary":
         return value
-    make = {**_TYPES, "string": str, "array": list, "object": dict}.get(str(kind))
+    make = _CASTS.get(str(kind))
     return make(value) if make is not None else value
+
+
+_CASTS: dict[str, Callable[[Any], Any]] = {**_TYPES, "string": str, "array": list, "object": dict}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+import yaml
 from starlette.datastructures import URL, Headers
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -113,13 +114,14 @@ class RequestPath:
         routers: Mapping[str, Router[_Slot]],
         checks: Mapping[str, Callable[[Headers], None]],
         render: Render,
-        documents: Mapping[str, bytes],
+        documents: Mapping[str, Mapping[str, Any]],
     ) -> None:
         self._routers = dict(routers)
         self._checks = dict(checks)
         self._render = render
-        #: ``/<prefix>/openapi.json``: each spec as authored.
+        #: ``/<prefix>/openapi.json`` and ``.yaml``: each spec as authored, made on first request.
         self._documents = dict(documents)
+        self._served: dict[tuple[str, str], tuple[bytes, str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request (or the server's lifespan events)."""
@@ -136,18 +138,29 @@ class RequestPath:
             # a newline: such a path reaches no operation.
             if router is None or "\n" in rest:
                 raise ApiError(404, "not found")
-            if rest == "openapi.json" and prefix in self._documents:
-                response = self._document(prefix, scope)
+            if rest in ("openapi.json", "openapi.yaml") and prefix in self._documents:
+                response = self._document(prefix, rest, scope)
             else:
                 response = await self._serve(prefix, router, "/" + rest, scope, receive)
         except Exception as exc:
             response = self._render(path, exc)
         await response(scope, receive, send)
 
-    def _document(self, prefix: str, scope: Scope) -> Response:
+    def _document(self, prefix: str, name: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
             raise ApiError(405, "method not allowed", headers={"Allow": "GET"})
-        return Response(self._documents[prefix], media_type="application/json")
+        key = (prefix, name)
+        served = self._served.get(key)
+        if served is None:
+            document = {**self._documents[prefix], "servers": [{"url": f"/{prefix}"}]}
+            if name == "openapi.json":
+                served = (orjson.dumps(document), "application/json")
+            else:
+                dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+                text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
+                served = (text.encode(), "text/yaml")
+            self._served[key] = served
+        return Response(served[0], media_type=served[1])
 
     async def _serve(
         self, prefix: str, router: Router[_Slot], rest: str, scope: Scope, receive: Receive
@@ -246,8 +259,3 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-def document_bytes(document: Mapping[str, Any], prefix: str) -> bytes:
-    """A spec as authored, with ``servers`` pointing at where it is mounted."""
-    return orjson.dumps({**document, "servers": [{"url": f"/{prefix}"}]})
