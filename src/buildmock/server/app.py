@@ -22,7 +22,7 @@ from buildmock.server.dashboard import Dashboard
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
-from buildmock.settings import Settings
+from buildmock.settings import SPECS_DIR, Settings
 from buildmock.vendors.base import Headers
 
 log = logging.getLogger("buildmock")
@@ -142,17 +142,32 @@ def serving_layers(
     return layered
 
 
-def _docs(app: ASGIApp, specs: dict[str, dict[str, Any]]) -> ASGIApp:
+def _docs(app: ASGIApp, specs: dict[str, dict[str, Any]], eager: bool) -> ASGIApp:
     """Connexion's Swagger UI at ``/<prefix>/ui/`` for each spec, in front of ``app``; the spec
-    itself (``/<prefix>/openapi.json``, as authored) is the request path's."""
-    swagger = SwaggerUIMiddleware(app)
-    options = SwaggerUIOptions(swagger_ui_path="/ui", serve_spec=False)
-    for name, spec in specs.items():
-        swagger.add_api(Specification.load(spec), base_path=f"/{name}", swagger_ui_options=options)
+    itself (``/<prefix>/openapi.json``, as authored) is the request path's.
+
+    Connexion loads (and validates) the specs when the UI is first asked for, or at start-up with
+    ``eager`` (specs from a ``--specs`` directory: a broken one is refused before serving).
+    The bundled specs are validated by ``tests/test_specs.py``; loading them costs ~0.3 s.
+    """
+    made: list[ASGIApp] = []
+
+    def swagger() -> ASGIApp:
+        if not made:
+            middleware = SwaggerUIMiddleware(app)
+            options = SwaggerUIOptions(swagger_ui_path="/ui", serve_spec=False)
+            for name, spec in specs.items():
+                loaded = Specification.load(spec)
+                middleware.add_api(loaded, base_path=f"/{name}", swagger_ui_options=options)
+            made.append(middleware)
+        return made[0]
+
+    if eager:
+        swagger()
 
     async def docs(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "/ui" in scope["path"]:
-            await swagger(scope, receive, send)
+            await swagger()(scope, receive, send)
         else:
             await app(scope, receive, send)
 
@@ -189,4 +204,5 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     render = errors.make_renderer(renderers)
     specs = {**{name: mock.specs[name] for name in mock.runtimes}, CONTROL_PREFIX: control}
     path = RequestPath(routers, checks, render, specs)
-    return BuildMockApp(mock, _docs(path, specs), serving_layers(mock, render), shared)
+    eager = settings.specs.resolve() != SPECS_DIR.resolve()
+    return BuildMockApp(mock, _docs(path, specs, eager), serving_layers(mock, render), shared)
