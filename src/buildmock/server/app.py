@@ -142,9 +142,11 @@ def serving_layers(
     return layered
 
 
-def _docs(app: ASGIApp, specs: dict[str, dict[str, Any]], eager: bool) -> ASGIApp:
-    """Connexion's Swagger UI at ``/<prefix>/ui/`` for each spec, in front of ``app``; the spec
-    itself (``/<prefix>/openapi.json``, as authored) is the request path's.
+def _swagger_ui(
+    app: ASGIApp, specs: dict[str, dict[str, Any]], eager: bool
+) -> Callable[[], ASGIApp]:
+    """Connexion's Swagger UI at ``/<prefix>/ui/`` for each spec (its misses go to ``app``); the
+    spec itself (``/<prefix>/openapi.json``, as authored) is the request path's.
 
     Connexion loads (and validates) the specs when the UI is first asked for, or at start-up with
     ``eager`` (specs from a ``--specs`` directory: a broken one is refused before serving).
@@ -164,14 +166,7 @@ def _docs(app: ASGIApp, specs: dict[str, dict[str, Any]], eager: bool) -> ASGIAp
 
     if eager:
         swagger()
-
-    async def docs(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "/ui" in scope["path"]:
-            await swagger()(scope, receive, send)
-        else:
-            await app(scope, receive, send)
-
-    return docs
+    return swagger
 
 
 def create_app(settings: Settings | None = None) -> BuildMockApp:
@@ -204,5 +199,5 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     render = errors.make_renderer(renderers)
     specs = {**{name: mock.specs[name] for name in mock.runtimes}, CONTROL_PREFIX: control}
     path = RequestPath(routers, checks, render, specs)
-    eager = settings.specs.resolve() != SPECS_DIR.resolve()
-    return BuildMockApp(mock, _docs(path, specs, eager), serving_layers(mock, render), shared)
+    path.ui = _swagger_ui(path.serve, specs, settings.specs.resolve() != SPECS_DIR.resolve())
+    return BuildMockApp(mock, path, serving_layers(mock, render), shared)

@@ -265,28 +265,32 @@ class Operation:
     query: tuple[Param, ...]
     path: tuple[Param, ...]
     body: Body | None
-    defaults: tuple[tuple[Param, Any], ...]  # query parameters with a default
+    defaults: tuple[tuple[Param, Any], ...]  # query parameters with a default, cast
 
     def validate_parameters(
         self, query: Mapping[str, list[str]], path: Mapping[str, str]
     ) -> dict[str, Any]:
-        """The handler's parameter arguments; the 400 Connexion gives for the first bad one."""
+        """The handler's parameter arguments; the 400 Connexion gives for the first bad one.
+
+        A value that passes its check already has the type Connexion's second cast would give
+        it, so only defaults are cast (once, when compiled)."""
         kwargs: dict[str, Any] = {}
         for param in self.query:
             values = query.get(param.name)
             value = None if values is None else param.coerce(values)
             _check(param, value)
             if value is not None and param.key:
-                kwargs[param.key] = param.argument(value)
+                kwargs[param.key] = value
         for param in self.path:
             raw = path.get(param.name)
             value = None if raw is None else param.coerce([raw])
             _check(param, value)
             if param.key:
-                kwargs[param.key] = param.argument(value)
+                kwargs[param.key] = value
         for param, default in self.defaults:
             if param.key not in kwargs:
-                kwargs[param.key] = param.argument(copy.deepcopy(default))
+                mutable = isinstance(default, list | dict)
+                kwargs[param.key] = copy.deepcopy(default) if mutable else default
         return kwargs
 
 
@@ -430,7 +434,8 @@ def compile_operation(
     for param in query:
         definition = definitions[("query", param.name)]
         if param.key and ("default" in definition or "default" in param.schema):
-            defaults.append((param, definition.get("default", param.schema.get("default"))))
+            default = definition.get("default", param.schema.get("default"))
+            defaults.append((param, param.argument(copy.deepcopy(default))))
     body = None
     request_body = resolve(document, spec.get("requestBody"))
     if request_body:

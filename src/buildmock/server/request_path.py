@@ -21,7 +21,7 @@ from starlette.datastructures import URL, Headers
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
 from buildmock.core.openapi import METHODS
@@ -122,6 +122,8 @@ class RequestPath:
         #: ``/<prefix>/openapi.json`` and ``.yaml``: each spec as authored, made on first request.
         self._documents = dict(documents)
         self._served: dict[tuple[str, str], tuple[bytes, str]] = {}
+        #: The Swagger UI app (made on first use), for paths with ``/ui`` in them.
+        self.ui: Callable[[], ASGIApp] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request (or the server's lifespan events)."""
@@ -130,6 +132,13 @@ class RequestPath:
             return
         if scope["type"] != "http":
             return
+        if self.ui is not None and "/ui" in scope["path"]:
+            await self.ui()(scope, receive, send)
+            return
+        await self.serve(scope, receive, send)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request (any path but the Swagger UI's)."""
         path: str = scope["path"]
         prefix, _, rest = path[1:].partition("/")
         router = self._routers.get(prefix)
@@ -234,9 +243,15 @@ async def _disconnected() -> Message:
 def _query(query_string: bytes) -> dict[str, list[str]]:
     """The query as Starlette parses it: every value of every name, blanks kept."""
     found: dict[str, list[str]] = {}
-    if query_string:
-        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-            found.setdefault(name, []).append(value)
+    if not query_string:
+        return found
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    else:  # nothing to unquote: what parse_qsl would give, split by hand
+        pairs = [part.partition("=")[::2] for part in text.split("&") if part]
+    for name, value in pairs:
+        found.setdefault(name, []).append(value)
     return found
 
 

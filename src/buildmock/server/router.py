@@ -7,7 +7,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -35,15 +35,17 @@ class _Node(Generic[T]):
     concrete: int = 0  # literal segments of the template ending here
 
 
-@dataclass(frozen=True)
-class Match(Generic[T]):
+class Match(NamedTuple, Generic[T]):
     """The answer for a method and path: ``target`` and its path parameters, or ``status``
     404 / 405 with ``allow`` (the methods the path has)."""
 
     status: int
     target: T | None = None
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = {}
     allow: tuple[str, ...] = ()
+
+
+_NOT_FOUND: Match[Any] = Match(404)
 
 
 def template_names(template: str) -> tuple[str, ...]:
@@ -104,9 +106,12 @@ class Router(Generic[T]):
         found: list[tuple[_Node[T], list[str]]] = []
         self._walk(self.root, path.split("/")[1:], 0, [], found)
         if not found:
-            return Match(404)
-        best = max(node.concrete for node, _ in found)
-        chosen = [(node, values) for node, values in found if node.concrete == best]
+            return _NOT_FOUND
+        if len(found) == 1:
+            chosen = found
+        else:
+            best = max(node.concrete for node, _ in found)
+            chosen = [(node, values) for node, values in found if node.concrete == best]
         for node, values in chosen:
             assert node.methods is not None
             target = node.methods.get(method)
