@@ -263,6 +263,18 @@ TRANSPORT: dict[str, Variant] = {
         {**s, "path": s["path"] + " x", "raw_path": s["path"].encode() + b"%20x"},
         [b],
     ),
+    "newline in the last segment": lambda s, b: (
+        {**s, "path": s["path"] + "\nx", "raw_path": s["path"].encode() + b"%0Ax"},
+        [b],
+    ),
+    "newline at the end": lambda s, b: (
+        {**s, "path": s["path"] + "\n", "raw_path": s["path"].encode() + b"%0A"},
+        [b],
+    ),
+    "newline before a trailing slash": lambda s, b: (
+        {**s, "path": s["path"] + "\n/", "raw_path": s["path"].encode() + b"%0A/"},
+        [b],
+    ),
     "trailing slash": lambda s, b: ({**s, "path": s["path"] + "/", "raw_path": None}, [b]),
     "HEAD": lambda s, b: ({**s, "method": "HEAD"}, [b"" if s["method"] == "GET" else b]),
     "OPTIONS": lambda s, b: ({**s, "method": "OPTIONS"}, [b]),

@@ -143,9 +143,17 @@ class RequestPath:
         prefix, _, rest = path[1:].partition("/")
         router = self._routers.get(prefix)
         try:
-            # Connexion mounts each spec with Starlette, whose mount pattern (``.*``) stops at
-            # a newline: such a path reaches no operation.
-            if router is None or "\n" in rest:
+            if router is None:
+                raise ApiError(404, "not found")
+            if "\n" in rest:
+                # Connexion mounts each spec with Starlette, whose mount pattern (``.*$``) stops
+                # at a newline: such a path reaches no operation, except that one whose only
+                # newline comes just before a trailing slash is redirected to the path without
+                # that slash (which the mount pattern matches).
+                if rest.endswith("\n/") and "\n" not in rest[:-2]:
+                    response = _toggled_slash(scope)
+                    await response(scope, receive, send)
+                    return
                 raise ApiError(404, "not found")
             if rest in ("openapi.json", "openapi.yaml") and prefix in self._documents:
                 response = self._document(prefix, rest, scope)
@@ -217,6 +225,11 @@ def _slash_redirect(router: Router[_Slot], method: str, rest: str, scope: Scope)
     other = rest[:-1] if rest.endswith("/") else rest + "/"
     if router.match(method, other).status == 404:
         return None
+    return _toggled_slash(scope)
+
+
+def _toggled_slash(scope: Scope) -> Response:
+    """Starlette's 307 to the request's path with its trailing slash toggled."""
     path: str = scope["path"]
     url = URL(scope={**scope, "path": path[:-1] if path.endswith("/") else path + "/"})
     return RedirectResponse(url=str(url))
