@@ -209,6 +209,15 @@ def _bodied(variant: Variant) -> Variant:
     return only_with_body
 
 
+def _suffixed(decoded: str, raw: bytes) -> Variant:
+    """The request with ``decoded`` appended to its path (``raw`` as the client encoded it)."""
+
+    def suffixed(s: Scope, b: bytes) -> tuple[Scope, list[bytes]]:
+        return {**s, "path": s["path"] + decoded, "raw_path": s["path"].encode() + raw}, [b]
+
+    return suffixed
+
+
 TRANSPORT: dict[str, Variant] = {
     "media type upper case, parameterised": _bodied(
         lambda s, b: _with_body(s, b, content_type=b"Application/JSON; Charset=UTF-8")
@@ -255,26 +264,11 @@ TRANSPORT: dict[str, Variant] = {
         if s["query_string"]
         else None
     ),
-    "percent-encoded slash in a segment": lambda s, b: (
-        {**s, "path": s["path"] + "/x", "raw_path": s["path"].encode() + b"%2Fx"},
-        [b],
-    ),
-    "percent-encoded space in a segment": lambda s, b: (
-        {**s, "path": s["path"] + " x", "raw_path": s["path"].encode() + b"%20x"},
-        [b],
-    ),
-    "newline in the last segment": lambda s, b: (
-        {**s, "path": s["path"] + "\nx", "raw_path": s["path"].encode() + b"%0Ax"},
-        [b],
-    ),
-    "newline at the end": lambda s, b: (
-        {**s, "path": s["path"] + "\n", "raw_path": s["path"].encode() + b"%0A"},
-        [b],
-    ),
-    "newline before a trailing slash": lambda s, b: (
-        {**s, "path": s["path"] + "\n/", "raw_path": s["path"].encode() + b"%0A/"},
-        [b],
-    ),
+    "percent-encoded slash in a segment": _suffixed("/x", b"%2Fx"),
+    "percent-encoded space in a segment": _suffixed(" x", b"%20x"),
+    "newline in the last segment": _suffixed("\nx", b"%0Ax"),
+    "newline at the end": _suffixed("\n", b"%0A"),
+    "newline before a trailing slash": _suffixed("\n/", b"%0A/"),
     "trailing slash": lambda s, b: ({**s, "path": s["path"] + "/", "raw_path": None}, [b]),
     "HEAD": lambda s, b: ({**s, "method": "HEAD"}, [b"" if s["method"] == "GET" else b]),
     "OPTIONS": lambda s, b: ({**s, "method": "OPTIONS"}, [b]),
