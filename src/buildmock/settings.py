@@ -50,6 +50,7 @@ class Settings:
     cap: int = 10_000
     callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
+    #: Deprecated, ignored: every request takes the one request path (kept so old settings load).
     fast_path: bool = True
     #: How Cocktail answers errors: "http" (a 4xx/5xx status) or "vendor" (HTTP 200, as its server does).
     cocktail_errors: str = "http"

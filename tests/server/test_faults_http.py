@@ -20,11 +20,10 @@ from tests.test_vendor_contract_shared import _body as body_of
 STATUS_FAULTS = ("500", "502", "503", "429")
 
 
-@pytest.fixture(scope="module", params=["fast-path", "no-fast-path"])
-def base(request: pytest.FixtureRequest) -> Iterator[str]:
-    """One server process per request path, every vendor, the test token."""
-    extra = ("--no-fast-path",) if request.param == "no-fast-path" else ()
-    with serving("--clock", "manual", "--token", TOKEN, "--no-fixtures", *extra) as (url, _):
+@pytest.fixture(scope="module")
+def base() -> Iterator[str]:
+    """One server process, every vendor, the test token."""
+    with serving("--clock", "manual", "--token", TOKEN, "--no-fixtures") as (url, _):
         yield url
 
 

@@ -16,16 +16,10 @@ from tests.conftest import CONTROL_TOKEN, advance, make_app
 from tests.test_vendor_contract_shared import _body as body_of
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "no-fast-path"])
-def fast(request: pytest.FixtureRequest) -> bool:
-    """Whether the fast path is on."""
-    return bool(request.param)
-
-
 @pytest.fixture
-def vclient(case: VendorCase, fast: bool) -> Iterator[TestClient]:
+def vclient(case: VendorCase) -> Iterator[TestClient]:
     """A client of a fresh mock of ``case``'s vendor."""
-    with TestClient(make_app(case.name, fast_path=fast), headers=CONTROL_TOKEN) as c:
+    with TestClient(make_app(case.name), headers=CONTROL_TOKEN) as c:
         yield c
 
 
@@ -88,9 +82,9 @@ def test_dynamic_false_answers_the_static_example_and_changes_nothing(
     assert counts(vclient, case) == before
 
 
-def test_named_example_and_unknown_example(fast: bool) -> None:
+def test_named_example_and_unknown_example() -> None:
     case = CASES["stainless"]
-    with TestClient(make_app("stainless", fast_path=fast), headers=CONTROL_TOKEN) as client:
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
         spec = client.app.mock.specs["stainless"]  # type: ignore[attr-defined]
         named = spec["components"]["examples"]["completed_build"]["value"]
         answer = client.get(

@@ -16,9 +16,9 @@ STAINLESS = CASES["stainless"]
 BODY = {"project": "acme-api", "revision": "main"}
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "no-fast-path"])
-def client(request: pytest.FixtureRequest) -> Any:
-    with TestClient(make_app(fast_path=request.param), headers=CONTROL_TOKEN) as c:
+@pytest.fixture
+def client() -> Any:
+    with TestClient(make_app(), headers=CONTROL_TOKEN) as c:
         yield c
 
 

@@ -18,9 +18,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CREATE = {"project": "acme-api", "revision": "main"}
 
 
-@pytest.fixture(params=[True, False], ids=["fast-path", "connexion"])
-def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
-    with TestClient(make_app("stainless", fast_path=request.param)) as c:
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(make_app("stainless")) as c:
         yield c
 
 

@@ -119,8 +119,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--no-fast-path",
         action="store_true",
-        help="send every request through Connexion's full middleware stack instead of answering "
-        "valid vendor requests directly (same answers, slower; for comparison and debugging)",
+        help="deprecated, no effect: every request takes the one request path (accepted so old "
+        "command lines still work)",
     )
     p.add_argument(
         "--cocktail-errors",

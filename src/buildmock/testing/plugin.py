@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--buildmock-no-fast-path",
         action="store_true",
         default=None,
-        help="send every request through Connexion's full stack (as serve --no-fast-path)",
+        help="deprecated, no effect (as serve --no-fast-path)",
     )
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from connexion import context as connexion_context
+from starlette.datastructures import URL
 from starlette.datastructures import Headers as StarletteHeaders
 from starlette.responses import Response
+from starlette.types import Scope
 
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
@@ -238,10 +239,18 @@ def check_bearer(headers: Headers, settings: Settings, message: str = "Unauthori
 # -- request helpers -------------------------------------------------------------------------
 
 
+#: The ASGI scope of the request being handled (set by the server's request path).
+REQUEST_SCOPE: ContextVar[Scope] = ContextVar("buildmock_request_scope")
+
+
 def request_headers() -> Headers:
-    """The headers of the request being handled (cheaper than ``connexion.request.headers``,
-    which builds two request objects to get there)."""
-    return StarletteHeaders(scope=connexion_context.scope)
+    """The headers of the request being handled."""
+    return StarletteHeaders(scope=REQUEST_SCOPE.get())
+
+
+def request_url() -> URL:
+    """The URL of the request being handled."""
+    return URL(scope=REQUEST_SCOPE.get())
 
 
 class NextOutcome:

@@ -7,7 +7,6 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
@@ -25,6 +24,7 @@ from buildmock.vendors.base import (
     preferred_outcome,
     register,
     request_headers,
+    request_url,
     same_token,
 )
 
@@ -246,7 +246,7 @@ async def list_builds(
         if all(v is None or build[k] == v for k, v in wanted.items()):
             shown.append(build)
     shown.sort(key=lambda b: (b["number"], b["id"]), reverse=True)
-    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(shown))
+    headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(shown))
     return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
 
 
@@ -327,7 +327,7 @@ async def list_org_builds(
         if all(v is None or build[k] == v for k, v in wanted.items()):
             shown.append(build)
     shown.sort(key=lambda b: (-b["created"], b["id"]))
-    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(shown))
+    headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(shown))
     return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
 
 
@@ -341,7 +341,7 @@ async def get_build_by_id(rt: Runtime, id_: int) -> Response:
 
 def _paged(items: list[dict[str, Any]], page: int, per_page: int) -> Response:
     """One page of ``items`` with Vela's paging headers."""
-    headers = model.paging_headers(str(request.url.replace(query="")), page, per_page, len(items))
+    headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(items))
     return json_response(items[(page - 1) * per_page : page * per_page], headers=headers)
 
 

@@ -1,0 +1,289 @@
+"""The one request path: every operation of every mounted spec (the vendors' and the control API)
+is routed, authenticated, validated and handled here, in the order Connexion's stack would:
+route (404, 405 with ``Allow``), the vendor's auth check, parameters, content type, body, then the
+handler; any error is answered in the vendor's shape.
+
+``tests/server/test_request_path.py`` replays Schemathesis-generated traffic (and transport-level
+oddities) through this app and through a Connexion-only reference, and requires the same answers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+import yaml
+from starlette.datastructures import URL, Headers
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from buildmock.core.errors import ApiError
+from buildmock.core.openapi import METHODS
+from buildmock.server.limits import replay
+from buildmock.server.operation import (
+    Handler,
+    Operation,
+    compile_operation,
+    content_type,
+    parse_body,
+)
+from buildmock.server.operation import (
+    resolve as resolve_ref,
+)
+from buildmock.server.router import Router
+from buildmock.vendors.base import REQUEST_SCOPE
+
+log = logging.getLogger("buildmock")
+
+Resolve = Callable[[str], Handler]
+Render = Callable[[str, Exception], Response]
+
+
+class _Slot:
+    """An operation compiled on its first request: start-up stays fast and operations nobody
+    calls cost nothing."""
+
+    __slots__ = ("_make", "_operation")
+
+    def __init__(self, make: Callable[[], Operation]) -> None:
+        self._make: Callable[[], Operation] | None = make
+        self._operation: Operation | None = None
+
+    def get(self) -> Operation:
+        """The compiled operation (compiling it now if this is its first request)."""
+        if self._operation is None:
+            assert self._make is not None
+            self._operation, self._make = self._make(), None
+        return self._operation
+
+
+def _takes(handler: Handler) -> Callable[[str], bool]:
+    parameters = inspect.signature(handler).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return lambda key: True
+    names = {p.name for p in parameters}
+    return lambda key: key in names
+
+
+def _compiler(
+    document: Mapping[str, Any], template: str, method: str, resolve: Resolve
+) -> Callable[[], Operation]:
+    def make() -> Operation:
+        handler = resolve(str(document["paths"][template][method]["operationId"]))
+        return compile_operation(document, template, method, handler, _takes(handler))
+
+    return make
+
+
+def build_router(document: Mapping[str, Any], resolve: Resolve) -> Router[_Slot]:
+    """The route table of one spec, its handlers found by ``resolve(operationId)``."""
+    router: Router[_Slot] = Router()
+    for template, item in (document.get("paths") or {}).items():
+        methods = {
+            method.upper(): _Slot(_compiler(document, template, method, resolve))
+            for method in item
+            if method in METHODS
+        }
+        definitions = [
+            resolve_ref(document, p)
+            for raw in (item, *(item[m.lower()] for m in methods))
+            for p in raw.get("parameters", [])
+        ]
+        types = {
+            str(p.get("name")): "path"
+            if (p.get("schema") or {}).get("format") == "path"
+            else str((p.get("schema") or {}).get("type"))
+            for p in reversed(definitions)
+            if p.get("in") == "path"
+        }
+        router.add(template, methods, types)
+    return router
+
+
+class RequestPath:
+    """ASGI app serving every operation under ``/<prefix>`` of each mounted spec."""
+
+    def __init__(
+        self,
+        routers: Mapping[str, Router[_Slot]],
+        checks: Mapping[str, Callable[[Headers], None]],
+        render: Render,
+        documents: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self._routers = dict(routers)
+        self._checks = dict(checks)
+        self._render = render
+        #: ``/<prefix>/openapi.json`` and ``.yaml``: each spec as authored, made on first request.
+        self._documents = dict(documents)
+        self._served: dict[tuple[str, str], tuple[bytes, str]] = {}
+        #: The Swagger UI app (made on first use), for paths with ``/ui`` in them.
+        self.ui: Callable[[], ASGIApp] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one request (or the server's lifespan events)."""
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if self.ui is not None and "/ui" in scope["path"]:
+            await self.ui()(scope, receive, send)
+            return
+        await self.serve(scope, receive, send)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request (any path but the Swagger UI's)."""
+        path: str = scope["path"]
+        prefix, _, rest = path[1:].partition("/")
+        router = self._routers.get(prefix)
+        try:
+            if router is None:
+                raise ApiError(404, "not found")
+            if "\n" in rest:
+                # Connexion mounts each spec with Starlette, whose mount pattern (``.*$``) stops
+                # at a newline: such a path reaches no operation, except that one whose only
+                # newline comes just before a trailing slash is redirected to the path without
+                # that slash (which the mount pattern matches).
+                if rest.endswith("\n/") and "\n" not in rest[:-2]:
+                    response = _toggled_slash(scope)
+                    await response(scope, receive, send)
+                    return
+                raise ApiError(404, "not found")
+            if rest in ("openapi.json", "openapi.yaml") and prefix in self._documents:
+                response = self._document(prefix, rest, scope)
+            else:
+                response = await self._serve(prefix, router, "/" + rest, scope, receive)
+        except Exception as exc:
+            response = self._render(path, exc)
+        await response(scope, receive, send)
+
+    def _document(self, prefix: str, name: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise ApiError(405, "method not allowed", headers={"Allow": "GET"})
+        key = (prefix, name)
+        served = self._served.get(key)
+        if served is None:
+            document = {**self._documents[prefix], "servers": [{"url": f"/{prefix}"}]}
+            if name == "openapi.json":
+                served = (orjson.dumps(document), "application/json")
+            else:
+                dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+                text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
+                served = (text.encode(), "text/yaml")
+            self._served[key] = served
+        return Response(served[0], media_type=served[1])
+
+    async def _serve(
+        self, prefix: str, router: Router[_Slot], rest: str, scope: Scope, receive: Receive
+    ) -> Response:
+        method: str = scope["method"]
+        found = router.match(method, rest)
+        if found.status == 404 and rest != "/" and "//" not in rest:
+            redirect = _slash_redirect(router, method, rest, scope)
+            if redirect is not None:
+                return redirect
+        if found.status == 404:
+            raise ApiError(404, "not found")
+        if found.status == 405:
+            raise ApiError(405, "method not allowed", headers={"Allow": ", ".join(found.allow)})
+        assert found.target is not None
+        operation = found.target.get()
+        check = self._checks.get(prefix)
+        if check is not None:
+            check(Headers(scope=scope))
+        kwargs = operation.validate_parameters(_query(scope["query_string"]), found.params)
+        given = content_type(scope["headers"])
+        raw = None
+        if operation.body is not None:
+            raw = await _read_body(receive)
+            body = parse_body(operation.body, given, raw)
+            if operation.body.key is not None:
+                kwargs[operation.body.key] = body
+        if given is not None and given.partition(";")[0].strip().lower() in _FORMS:
+            # Connexion reads a form body on every operation (a multipart type without a
+            # boundary is its 400), whether or not the operation takes one.
+            await _read_form(scope, raw if raw is not None else await _read_body(receive))
+        token = REQUEST_SCOPE.set(scope)
+        try:
+            response = await operation.handler(**kwargs)
+        finally:
+            REQUEST_SCOPE.reset(token)
+        if not isinstance(response, Response):
+            raise TypeError(f"{operation.operation_id} returned {type(response).__name__}")
+        return response
+
+
+def _slash_redirect(router: Router[_Slot], method: str, rest: str, scope: Scope) -> Response | None:
+    """Starlette's answer to a path no route matches but would with its trailing slash toggled:
+    a 307 to that path (Connexion routes with Starlette, so the reference does this)."""
+    other = rest[:-1] if rest.endswith("/") else rest + "/"
+    if router.match(method, other).status == 404:
+        return None
+    return _toggled_slash(scope)
+
+
+def _toggled_slash(scope: Scope) -> Response:
+    """Starlette's 307 to the request's path with its trailing slash toggled."""
+    path: str = scope["path"]
+    url = URL(scope={**scope, "path": path[:-1] if path.endswith("/") else path + "/"})
+    return RedirectResponse(url=str(url))
+
+
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def _read_form(scope: Scope, raw: bytes) -> None:
+    """Parse a form body as Starlette does; its refusal is a 400 with Starlette's message."""
+    request = Request({**scope, "app": None}, replay(raw, _disconnected))
+    request.scope.pop("app")
+    try:
+        form = await request.form()
+    except MultiPartException as exc:
+        raise ApiError(400, exc.message) from exc
+    await form.close()
+
+
+async def _disconnected() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _query(query_string: bytes) -> dict[str, list[str]]:
+    """The query as Starlette parses it: every value of every name, blanks kept."""
+    found: dict[str, list[str]] = {}
+    if not query_string:
+        return found
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    else:  # nothing to unquote: what parse_qsl would give, split by hand
+        pairs = [part.partition("=")[::2] for part in text.split("&") if part]
+    for name, value in pairs:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ApiError(400, "the client went away before sending the whole body")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
