@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -174,7 +175,16 @@ def _boolean(value: Any) -> bool:
     raise ValueError("Invalid boolean value")
 
 
-_TYPES: dict[str, Callable[[Any], Any]] = {"integer": int, "number": float, "boolean": _boolean}
+def _number(value: Any) -> float:
+    # ``float`` also reads "nan" and "inf", which pass any minimum and maximum: no JSON number is
+    # either, so such a value stays a string and the schema refuses it (a 400, not a handler's 500).
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+_TYPES: dict[str, Callable[[Any], Any]] = {"integer": int, "number": _number, "boolean": _boolean}
 
 
 def _is_null(value: Any) -> bool:
@@ -357,13 +367,24 @@ def _json(raw: bytes, encoding: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise bad_request(str(exc)) from exc
     except ValueError as exc:  # an integer too long for Python
         raise bad_request(
             f"request body has a number longer than {sys.get_int_max_str_digits()} digits"
         ) from exc
+
+
+def _not_json(constant: str) -> Any:
+    raise bad_request(f"request body is not valid JSON: {constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise bad_request(f"request body is not valid JSON: {text} is out of range for a number")
+    return number
 
 
 # -- compiling -----------------------------------------------------------------------------------
