@@ -60,6 +60,8 @@ class Settings:
     max_headers: int = 100
     timeout: float = 10.0
     workers: int = 1
+    #: The HTTP server: uvicorn (every protection of server/protocol.py) or granian (server/on_granian.py).
+    server: str = "uvicorn"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -275,5 +277,6 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "cocktail_errors": _one_of("http", "vendor"),
     "journal": _at_least(0, 1_000_000),
     "workers": _at_least(1, 64),
+    "server": _one_of("uvicorn", "granian"),
     "store": _store,
 }
