@@ -9,7 +9,7 @@ Both servers run side by side for the whole measurement and take turns in ABBA o
 off, on, ...), so neither profits from going first or from a quieter minute: ``bench.run`` starts its
 servers one after the other, and with one round the server that runs first was measured 7 % faster on
 creates, which the journal (a few µs on a 200 µs request) cannot explain. Each turn is a short
-``wrk`` warm-up then a measured run of one workload of ``bench.run`` (GET by id, list, create, mixed);
+``wrk`` warm-up then a measured run of one workload of ``bench.run`` (GET by id, list, create);
 the figures are medians over the turns: requests/s, p99 and the server's CPU time per request (read
 from ``/proc``, the steadiest figure on a shared machine). Exit 0 when, for every workload, the
 journal costs at most ``--target`` (default 10 %) in requests/s and in CPU per request.
@@ -35,27 +35,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from bench.run import (
-    CREATE_BODY,
-    HOST,
-    LIST_PROJECT,
-    PAGE,
-    TOKEN,
-    WORK,
-    WORKLOADS,
-    Server,
-    buildmock_server,
-    cpu_seconds,
-    ensure_wrk,
-    log,
-    lua_script,
-    prepare,
-    running,
-    wrk,
-)
+from bench.harness import HOST, WORK, Server, cpu_seconds, ensure_wrk, log, running, wrk
+from bench.peers import buildmock
+from bench.run import PAGE, prepare, script
+from bench.workloads import KINDS, WORKLOADS, Workload
 
 
 @dataclass
@@ -69,25 +56,27 @@ class Turn:
     cpu_us: float  # server CPU time per request
 
 
-def measure(server: Server, workload: str, ids: list[str], args: argparse.Namespace) -> Turn:
-    """Warm up, then one measured ``wrk`` run of ``workload`` against ``server``."""
-    wrk_bin = args.wrk
-    script = lua_script(workload, server, ids)
+def measure(
+    server: Server, w: Workload, kind: str, get_path: str, args: argparse.Namespace
+) -> Turn:
+    """Warm up, then one measured ``wrk`` run of ``kind`` against ``server``."""
     url = f"http://{HOST}:{server.port}/"
     opts = {"threads": args.threads, "connections": args.connections}
-    wrk(wrk_bin, script, url, seconds=args.warmup, **opts)
+    salt = f"{int(time.time() * 1000) % 10**8}"
+    wrk(args.wrk, script(server, w, kind, get_path, salt + "w"), url, seconds=args.warmup, **opts)
     cpu0 = cpu_seconds(server.pid)
-    figures = wrk(wrk_bin, script, url, seconds=args.duration, **opts)
+    figures = wrk(args.wrk, script(server, w, kind, get_path, salt), url, seconds=args.duration,
+                  **opts)  # fmt: skip
     requests = max(1, figures["requests"])
     turn = Turn(
         server=server.name,
-        workload=workload,
+        workload=kind,
         rps=figures["requests"] / (figures["duration_us"] / 1e6),
         p99_ms=figures["p99_us"] / 1000,
         cpu_us=(cpu_seconds(server.pid) - cpu0) / requests * 1e6,
     )
     log(
-        f"  {turn.server:<20} {workload:<6} {turn.rps:8.0f} req/s  p99 {turn.p99_ms:6.1f} ms  "
+        f"  {turn.server:<20} {kind:<6} {turn.rps:8.0f} req/s  p99 {turn.p99_ms:6.1f} ms  "
         f"cpu {turn.cpu_us:6.2f} µs/req  load {os.getloadavg()[0]:.1f}"
     )
     return turn
@@ -116,7 +105,20 @@ def _summary(path: str) -> int:
     raise RuntimeError(f"no totals in {path}")
 
 
-def instructions(journal: int, requests: int) -> dict[str, float]:
+def _send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    w: Workload,
+    sent: Iterator[int],
+    headers: dict[str, str],
+) -> None:
+    payload = w.body(next(sent)) if method == "POST" else None
+    conn.request(method, path, payload, headers)
+    conn.getresponse().read()
+
+
+def instructions(w: Workload, journal: int, requests: int) -> dict[str, float]:
     """Instructions per request of each kind, ``buildmock serve --journal N`` under callgrind."""
     valgrind = ensure_valgrind()
     with socket.socket() as probe:
@@ -126,45 +128,42 @@ def instructions(journal: int, requests: int) -> dict[str, float]:
     for old in glob.glob(f"{out}*"):
         os.unlink(old)
     argv = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-            sys.executable, "-m", "buildmock", "serve", "--api", "stainless", "--port", str(port),
+            sys.executable, "-m", "buildmock", "serve", "--api", w.vendor, "--port", str(port),
             "--log-level", "error", "--journal", str(journal)]  # fmt: skip
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    headers = {"Authorization": f"Bearer {TOKEN}", "User-Agent": "bench", "Accept": "*/*"}
-    posting = {**headers, "Content-Type": "application/json"}
+    headers = {**w.headers, "User-Agent": "bench", "Accept": "*/*"}
+    prefix = f"/{w.vendor}"
+    sent = iter(range(10**9))
     try:
         deadline = time.monotonic() + 600  # Python starts about 50x slower under callgrind
         while True:
             try:
                 conn = http.client.HTTPConnection(HOST, port, timeout=60)
-                conn.request("POST", "/stainless/v0/builds", CREATE_BODY, posting)
+                conn.request("POST", prefix + w.create_path, w.body(next(sent)), headers)
                 created = conn.getresponse()
                 body = created.read()
-                if created.status == 200:
+                if 200 <= created.status < 300:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("buildmock did not start under callgrind")
             time.sleep(1)
-        build = json.loads(body)["id"]
+        get_path = w.get_path.replace("{id}", w.id_of(json.loads(body)))
         for _ in range(PAGE):  # the list workload reads a full default page
-            conn.request("POST", "/stainless/v0/builds", f'{{"project":"{LIST_PROJECT}",'
-                         '"revision":"main"}', posting)  # fmt: skip
+            conn.request("POST", prefix + w.create_path, w.body(next(sent)), headers)
             conn.getresponse().read()
-        kinds = {
-            "get": ("GET", f"/stainless/v0/builds/{build}", None, headers),
-            "list": ("GET", f"/stainless/v0/builds?project={LIST_PROJECT}", None, headers),
-            "post": ("POST", "/stainless/v0/builds", CREATE_BODY, posting),
-        }
         figures: dict[str, float] = {}
-        for number, (kind, (method, path, payload, sent)) in enumerate(kinds.items(), 1):
+        for number, kind in enumerate(KINDS, 1):
+            path = prefix + (get_path if kind == "get" else w.list_path if kind == "list"
+                             else w.create_path)  # fmt: skip
+            method = "POST" if kind == "create" else "GET"
+
             for _ in range(min(300, requests)):
-                conn.request(method, path, payload, sent)
-                conn.getresponse().read()
+                _send(conn, method, path, w, sent, headers)
             subprocess.run(["callgrind_control", "-z", str(server.pid)], capture_output=True)
             for _ in range(requests):
-                conn.request(method, path, payload, sent)
-                conn.getresponse().read()
+                _send(conn, method, path, w, sent, headers)
             subprocess.run(["callgrind_control", "-d", str(server.pid)], capture_output=True)
             figures[kind] = _summary(f"{out}.{number}") / requests
         return figures
@@ -182,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per turn")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated")
+    p.add_argument("--vendor", default="stainless", choices=sorted(WORKLOADS))
+    p.add_argument("--workloads", default=",".join(KINDS), help="comma-separated")
     p.add_argument("--target", type=float, default=10.0, help="allowed cost, percent")
     p.add_argument(
         "--instructions",
@@ -196,14 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     args.turns = args.turns or (2 if args.quick else 4)
     args.duration = args.duration or (3.0 if args.quick else 5.0)
     workloads = [w for w in args.workloads.split(",") if w]
-    unknown = sorted(set(workloads) - set(WORKLOADS))
+    unknown = sorted(set(workloads) - set(KINDS))
     if unknown:
-        p.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
+        p.error(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    w = WORKLOADS[args.vendor]
     WORK.mkdir(parents=True, exist_ok=True)
     args.wrk = ensure_wrk()
     ok = True
     if args.instructions:
-        counts = {size: instructions(size, args.instructions) for size in (5000, 0)}
+        counts = {size: instructions(w, size, args.instructions) for size in (5000, 0)}
         print(f"\ninstructions per request under callgrind, {args.instructions} requests each\n")
         print("| request | journal on | journal off | cost |")
         print("|---|---:|---:|---:|")
@@ -214,19 +215,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {kind} | {with_journal:,.0f} | {without:,.0f} | {cost:+.1f} % |")
     if args.skip_timing:
         return 0 if ok else 1
-    on, off = buildmock_server("stainless"), buildmock_server("stainless", journal=False)
+    on, off = buildmock(w), buildmock(w, journal=False)
     turns: list[Turn] = []
     with ExitStack() as stack:
         for server in (on, off):
             stack.enter_context(running(server))
-        ids = {server.name: prepare(server) for server in (on, off)}
+        gets = {server.name: prepare(server, w, f"ab-{server.name}") for server in (on, off)}
         for workload in workloads:
             log(f"{workload}: {args.turns} turns each, ABBA")
             for turn in range(args.turns):
                 for server in (on, off) if turn % 2 == 0 else (off, on):
-                    if workload == "mixed":
-                        ids[server.name] = prepare(server)  # creates may have evicted them
-                    turns.append(measure(server, workload, ids[server.name], args))
+                    turns.append(measure(server, w, workload, gets[server.name], args))
     print(f"\nwrk -t{args.threads} -c{args.connections}, {args.turns} turns x {args.duration:g} s "
           f"per server and workload (ABBA, both servers up throughout); medians\n")  # fmt: skip
     print(

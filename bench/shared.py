@@ -9,8 +9,8 @@ It installs ``wrk`` and ``redis-server`` from Debian if missing, starts a redis-
 free loopback port (no persistence) and then:
 
 1. throughput: buildmock with the memory store and 1 worker, the Redis store and 1 worker, and the
-   Redis store and 2 workers, each started afresh, under the four ``wrk`` workloads of ``bench.run``
-   (GET by id, list, POST create, mixed) on the Stainless API: requests/s, p50, p99, errors;
+   Redis store and 2 workers, each started afresh, under the three ``wrk`` workloads of ``bench.run``
+   (GET by id, list, create) on the Stainless API: requests/s, p50, p99, errors;
 2. consistency: against the Redis store with 2 workers, 32 clients each create a build and read it
    back on a new connection (so any worker may answer), many times: misses and duplicate ids must be
    0; then the same sequence of requests, sent once to 1 worker and once to 2 workers after a reset,
@@ -35,19 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.run import (
-    HOST,
-    WORK,
-    Result,
-    Server,
-    ensure_wrk,
-    free_port,
-    http,
-    log,
-    prepare,
-    run_workloads,
-    running,
-)
+from bench.harness import HOST, WORK, Result, Server, ensure_wrk, free_port, http, log, running
+from bench.run import prepare, run_workloads
+from bench.workloads import WORKLOADS
 
 TOKEN = "sk-bench"
 
@@ -238,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{srv.name}: starting")
             with running(srv):
                 http("POST", f"http://{HOST}:{srv.port}/__buildmock/reset")
-                results += run_workloads(srv, wrk_bin, args, prepare(srv))
+                w = WORKLOADS["stainless"]
+                results += run_workloads(srv, wrk_bin, args, w, prepare(srv, w, srv.name))
         _redis(port, "FLUSHALL")
         with running(server("redis-2", url, 2, "manual")) as two:
             base = f"http://{HOST}:{two.port}"

@@ -66,6 +66,8 @@ class Settings:
     max_headers: int = 100
     timeout: float = 10.0
     workers: int = 1
+    #: The HTTP server: uvicorn (every protection of server/protocol.py) or granian (server/on_granian.py).
+    server: str = "uvicorn"
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: In-process only (no option or variable): what carries callbacks instead of the network,
     #: e.g. ``httpx.MockTransport`` in tests; the allow-list and address checks still run.
@@ -295,5 +297,6 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "cocktail_errors": _one_of("http", "vendor"),
     "journal": _at_least(0, 1_000_000),
     "workers": _at_least(1, 64),
+    "server": _one_of("uvicorn", "granian"),
     "store": _store,
 }

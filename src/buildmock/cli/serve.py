@@ -85,6 +85,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="serving processes on one port (default 1; more than 1 needs --store redis://…)",
     )
     p.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        help="HTTP server (default uvicorn; granian needs the granian extra and drops the body "
+        "deadline, --max-headers and transport faults: see README)",
+    )
+    p.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="default warning"
     )
     p.add_argument(
@@ -179,6 +185,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "timeout": args.timeout,
         "store": args.store,
         "workers": args.workers,
+        "server": args.server,
     }
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):
         env = {k: v for k, v in os.environ.items() if k != "BUILDMOCK_FIXTURES"}

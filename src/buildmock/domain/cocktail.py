@@ -53,11 +53,13 @@ _NAMESPACES = ("ws-namespace", "build-ns", "ci-namespace", "devops")
 # -- times -------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # a list renders the same stored times again and again
 def cocktail_time(ts: float) -> str:
     """``yyyy-MM-dd HH:mm:ss`` (UTC), the server's ``created``/``updated`` format."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_time(ts: float) -> str:
     """ISO-8601 with milliseconds and ``+00:00``, as the server sends ``beginTime``/``endTime``."""
     millis = round(ts * 1000)

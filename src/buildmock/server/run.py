@@ -17,6 +17,7 @@ from buildmock import __version__
 from buildmock.core.net import is_loopback_host
 from buildmock.fixtures import FixtureError
 from buildmock.server.app import BuildMockApp, create_app
+from buildmock.server.on_granian import serve_granian
 from buildmock.server.protocol import configure_protocols, protocol
 from buildmock.settings import Settings
 from buildmock.store import is_redis
@@ -93,7 +94,7 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
-def _options(settings: Settings, worker: bool = False) -> dict[str, Any]:
+def uvicorn_options(settings: Settings, worker: bool = False) -> dict[str, Any]:
     """uvicorn's options: uvloop and httptools when installed (else the pure-Python ones), with
     the guarded protocols (server/protocol.py); a worker process names its protocol by import path,
     its limits set by :func:`app_from_env` in that process."""
@@ -126,27 +127,36 @@ def app_from_env() -> BuildMockApp:
     return app
 
 
-def serve_workers(settings: Settings) -> int:
-    """Serve with ``settings.workers`` processes on one port (a shared store is required)."""
-    if not is_redis(settings.store):
+def preflight(settings: Settings) -> bool:
+    """What a server building the app in other processes checks once, first, with one-line errors:
+    more than one worker needs a shared store; the port, the store and the fixtures must be usable."""
+    if settings.workers > 1 and not is_redis(settings.store):
         print(
             f"buildmock: error: --workers {settings.workers} needs a shared store: with the memory "
             "store every worker keeps its own builds, so a build created through one is a 404 "
             "through another; add --store redis://HOST:PORT/DB",
             file=sys.stderr,
         )
-        return 2
+        return False
     try:
         listen(settings.host, settings.port).close()  # a port in use is one line, here
-        check_reachable(settings.store)
+        if is_redis(settings.store):
+            check_reachable(settings.store)
         create_app(settings.with_(store="memory://"))  # bad fixtures fail here, once
     except (FixtureError, ValueError, OSError) as exc:
         print(f"buildmock: error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    os.environ.update(settings.to_env())
+        return False
     warning = exposure_warning(settings)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    return True
+
+
+def serve_workers(settings: Settings) -> int:
+    """Serve with ``settings.workers`` processes on one port (a shared store is required)."""
+    if not preflight(settings):
+        return 2
+    os.environ.update(settings.to_env())
     base = f"http://{settings.host}:{settings.port}"
     print(
         f"buildmock {__version__} starting {settings.workers} workers on {base} "
@@ -157,7 +167,7 @@ def serve_workers(settings: Settings) -> int:
         "buildmock.server.run:app_from_env",
         factory=True,
         workers=settings.workers,
-        **_options(settings, worker=True),
+        **uvicorn_options(settings, worker=True),
     )
     return 0
 
@@ -168,6 +178,8 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    if settings.server == "granian":
+        return serve_granian(settings) if preflight(settings) else 2
     if settings.workers > 1:
         return serve_workers(settings)
     sock: socket.socket | None = None
@@ -188,7 +200,7 @@ def serve(settings: Settings) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     tune_gc()
-    config = uvicorn.Config(app, **_options(settings))
+    config = uvicorn.Config(app, **uvicorn_options(settings))
     server = uvicorn.Server(config)
     apis = list(app.mock.runtimes)
 

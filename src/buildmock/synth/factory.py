@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Sequence
@@ -165,6 +166,7 @@ class Synth:
             return str(self.faker.word()).lower()
 
 
+@functools.lru_cache(maxsize=4096)  # lists render the same stored times again and again
 def iso(ts: float) -> str:
     """Unix seconds as ISO-8601 UTC with milliseconds and a ``Z``, as most vendors send."""
     return (
