@@ -18,6 +18,7 @@ import yaml
 
 from bench.harness import HOST, WORK, Server, ensure_npm, request
 from bench.workloads import Workload
+from buildmock.server.journal import DEFAULT_SIZE
 
 PRISM = WORK / "node_modules" / ".bin" / "prism"
 PRISM_PACKAGE = "@stoplight/prism-cli@^5"
@@ -108,9 +109,14 @@ def wiremock_jar() -> Path:
     return jars[-1]
 
 
+#: buildmock's default ``--journal``: WireMock keeps a journal of the same size.
+JOURNAL = DEFAULT_SIZE
+
+
 def wiremock(w: Workload, answers: Path) -> Server:
-    """WireMock standalone with one static stub per captured answer (its fastest: no request
-    journal, no request logging)."""
+    """WireMock standalone with one static stub per captured answer, configured as buildmock
+    serves by default: a request journal bounded to the same 5 000 entries (WireMock's default
+    journal is unbounded), no request logging (buildmock's access log is off by default)."""
     root = WORK / f"wiremock-{w.vendor}"
     (root / "mappings").mkdir(parents=True, exist_ok=True)
     (root / "__files").mkdir(exist_ok=True)
@@ -141,7 +147,8 @@ def wiremock(w: Workload, answers: Path) -> Server:
             "--root-dir",
             str(root),
             "--disable-banner",
-            "--no-request-journal",
+            "--max-request-journal-entries",
+            str(JOURNAL),
             "--disable-request-logging",
         ]
 
