@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildmock.server.router import Router
+from buildmock.server.router import SEEN_PATH_LENGTH, SEEN_PATHS, Router
 
 
 @pytest.fixture
@@ -55,3 +55,20 @@ def test_match(
         params,
         allow,
     )
+
+
+def test_answers_are_remembered_per_path_bounded_and_forgotten_on_add(
+    router: Router[str],
+) -> None:
+    first = router.match("GET", "/builds/42")
+    assert router.match("GET", "/builds/42") is first  # the walk is not repeated
+    router.add("/builds/{id}/logs", {"GET": "logs"})
+    assert router.match("GET", "/builds/42/logs").target == "logs"
+    router.add("/builds/42", {"GET": "the-answer"})  # a concrete route added later wins
+    assert router.match("GET", "/builds/42").target == "the-answer"
+    for n in range(SEEN_PATHS + 10):
+        assert router.match("GET", f"/builds/{n}").status == 200
+    assert len(router._seen) <= SEEN_PATHS
+    long = "/files/" + "a/" * SEEN_PATH_LENGTH
+    assert router.match("GET", long).target == "file"
+    assert ("GET", long) not in router._seen

@@ -47,6 +47,9 @@ class Match(NamedTuple, Generic[T]):
 
 _NOT_FOUND: Match[Any] = Match(404)
 
+#: Routed paths remembered (then forgotten all at once), and the longest path remembered.
+SEEN_PATHS, SEEN_PATH_LENGTH = 4096, 512
+
 
 def template_names(template: str) -> tuple[str, ...]:
     """The parameter names of a path template, in order."""
@@ -59,6 +62,9 @@ class Router(Generic[T]):
 
     def __init__(self) -> None:
         self.root: _Node[T] = _Node()
+        #: Answers for paths seen lately: clients poll the same few URLs (a build until it ends),
+        #: and a walk over templates sharing a prefix backtracks. Bounded in entries and key size.
+        self._seen: dict[tuple[str, str], Match[T]] = {}
 
     def add(
         self, template: str, methods: Mapping[str, T], types: Mapping[str, str] | None = None
@@ -100,9 +106,22 @@ class Router(Generic[T]):
         node.methods = {**(node.methods or {}), **methods}
         node.names = template_names(template)
         node.concrete = concrete
+        self._seen.clear()
 
     def match(self, method: str, path: str) -> Match[T]:
         """Route ``method`` (upper case) and ``path`` (starting with ``/``)."""
+        key = (method, path)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return seen
+        answer = self._match(method, path)
+        if len(path) <= SEEN_PATH_LENGTH:
+            if len(self._seen) >= SEEN_PATHS:
+                self._seen.clear()
+            self._seen[key] = answer
+        return answer
+
+    def _match(self, method: str, path: str) -> Match[T]:
         found: list[tuple[_Node[T], list[str]]] = []
         self._walk(self.root, path.split("/")[1:], 0, [], found)
         if not found:
