@@ -12,6 +12,11 @@ from buildmock.server import BuildMockApp, create_app
 from buildmock.settings import Settings
 from tests.cases import CASES, VendorCase
 from tests.cases.base import TOKEN
+from tests.fidelity.summary import (  # noqa: F401  (hooks: the fidelity summary, xdist-aware)
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 
 #: The headers a control API request needs in the apps :func:`make_app` builds.
 CONTROL = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}

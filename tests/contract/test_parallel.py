@@ -1,0 +1,53 @@
+"""``buildmock contract --mock`` with several APIs runs them side by side in processes, with a serial run's results."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+
+import pytest
+
+from buildmock.contract.runner import ContractOptions, ContractReport, parallel_jobs, run_contract
+
+
+def _run(jobs: int) -> tuple[ContractReport, str]:
+    options = ContractOptions(
+        mock=True, apis=("stainless", "cocktail", "nuon"), phases=("examples", "stateful"),
+        max_examples=2, seed=11, jobs=jobs,
+    )  # fmt: skip
+    progress = io.StringIO()
+    return run_contract(options, progress=progress), progress.getvalue()
+
+
+def _content(report: ContractReport) -> list[dict[str, object]]:
+    """Each API's run without its duration, the one thing that differs between two runs."""
+    return [{**asdict(run), "seconds": None} for run in report.runs]
+
+
+def test_parallel_run_reports_what_a_serial_run_reports() -> None:
+    serial, serial_lines = _run(jobs=1)
+    parallel, parallel_lines = _run(jobs=3)
+    assert [run.api for run in parallel.runs] == ["stainless", "cocktail", "nuon"]
+    assert _content(parallel) == _content(serial)
+    assert (parallel.exit_code, parallel.reason) == (serial.exit_code, serial.reason)
+    assert parallel_lines == serial_lines
+    assert serial_lines.index("[cocktail] contract run") < serial_lines.index("[nuon] contract run")
+    assert all(run.requests > 0 and run.result.scenarios > 0 for run in parallel.runs)
+
+
+@pytest.mark.parametrize(
+    ("options", "jobs"),
+    [
+        (ContractOptions(mock=True, jobs=4), 3),
+        (ContractOptions(mock=True, jobs=2), 2),
+        (ContractOptions(mock=True, jobs=1), 1),
+        (ContractOptions(mock=True, jobs=4, max_requests=100), 1),
+        (ContractOptions(mock=True, jobs=4, max_time=30.0), 1),
+        (ContractOptions(base_url="http://127.0.0.1:9", jobs=4), 1),
+    ],
+)
+def test_parallel_only_for_the_mock_without_a_shared_budget(
+    options: ContractOptions, jobs: int
+) -> None:
+    assert parallel_jobs(options, ["cocktail", "nuon", "vela"]) == jobs
+    assert parallel_jobs(options, ["vela"]) == 1
