@@ -7,7 +7,13 @@ from dataclasses import asdict
 
 import pytest
 
-from buildmock.contract.runner import ContractOptions, ContractReport, parallel_jobs, run_contract
+from buildmock.contract.runner import (
+    ContractError,
+    ContractOptions,
+    ContractReport,
+    parallel_jobs,
+    run_contract,
+)
 
 
 def _run(jobs: int) -> tuple[ContractReport, str]:
@@ -51,3 +57,16 @@ def test_parallel_only_for_the_mock_without_a_shared_budget(
 ) -> None:
     assert parallel_jobs(options, ["cocktail", "nuon", "vela"]) == jobs
     assert parallel_jobs(options, ["vela"]) == 1
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_api_that_cannot_run_stops_the_run_with_its_reason(jobs: int) -> None:
+    """A worker's ContractError (exit 2) reaches the caller as a serial run's does."""
+    options = ContractOptions(
+        mock=True, apis=("stainless", "cocktail"), phases=("examples",), max_examples=1,
+        include_operations=("list_builds",), jobs=jobs,
+    )  # fmt: skip
+    with pytest.raises(
+        ContractError, match="--include-operation 'list_builds' matches no operation"
+    ):
+        run_contract(options, progress=None)

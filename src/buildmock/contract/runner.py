@@ -475,6 +475,7 @@ def _run_parallel(
     """Each API in a worker process; progress and results reported in ``apis`` order, as a serial run would."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # Not a plain fork: this process may have threads (an earlier run's, a test runner's) holding locks a
     # forked child would inherit held. A fork server starts clean, imports the heavy modules once, and
@@ -486,7 +487,8 @@ def _run_parallel(
     # Longest first (by operation count), so the pool does not end on one big API alone.
     order = sorted(apis, key=lambda api: -len(operations(specs[api])))
     report = ContractReport(strict=options.strict)
-    with ProcessPoolExecutor(parallel_jobs(options, apis), context) as pool:
+    pool = ProcessPoolExecutor(parallel_jobs(options, apis), context)
+    try:
         futures = {
             api: pool.submit(
                 _run_one, options, api, specs[api], redactor, progress is not None, classify
@@ -495,9 +497,15 @@ def _run_parallel(
         }
         for api in apis:
             run, lines = futures[api].result()
-            if progress is not None:
+            if progress is not None and lines:
                 _say(progress, lines.rstrip("\n"))
             report.runs.append(run)
+    except BrokenProcessPool:
+        raise ContractError(
+            "a worker process of the run died (out of memory?); --jobs 1 runs in one"
+        ) from None
+    finally:  # on an error, APIs not started yet are not started
+        pool.shutdown(cancel_futures=True)
     return report
 
 
