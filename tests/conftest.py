@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +24,14 @@ from tests.fidelity.summary import (  # noqa: F401  (hooks: the fidelity summary
 CONTROL = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 #: A client's default headers for control calls that leave the vendor's own credentials untouched.
 CONTROL_TOKEN = {"X-Buildmock-Token": TOKEN}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Draw the run's fresh test seed once, so every pytest-xdist worker collects the same seeded tests."""
+    if not hasattr(
+        config, "workerinput"
+    ):  # the controller (or a run without workers); workers inherit it
+        os.environ.setdefault("BUILDMOCK_TEST_SEED", str(random.SystemRandom().randrange(1 << 31)))
 
 
 def make_app(api: str | None = None, **overrides: Any) -> BuildMockApp:
