@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,11 +14,24 @@ from buildmock.server import BuildMockApp, create_app
 from buildmock.settings import Settings
 from tests.cases import CASES, VendorCase
 from tests.cases.base import TOKEN
+from tests.fidelity.summary import (  # noqa: F401  (hooks: the fidelity summary, xdist-aware)
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 
 #: The headers a control API request needs in the apps :func:`make_app` builds.
 CONTROL = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 #: A client's default headers for control calls that leave the vendor's own credentials untouched.
 CONTROL_TOKEN = {"X-Buildmock-Token": TOKEN}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Draw the run's fresh test seed once, so every pytest-xdist worker collects the same seeded tests."""
+    if not hasattr(
+        config, "workerinput"
+    ):  # the controller (or a run without workers); workers inherit it
+        os.environ.setdefault("BUILDMOCK_TEST_SEED", str(random.SystemRandom().randrange(1 << 31)))
 
 
 def make_app(api: str | None = None, **overrides: Any) -> BuildMockApp:

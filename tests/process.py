@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,16 +54,28 @@ def serving(
         process.wait(timeout=10)
 
 
+#: Held while apt-get runs, so test workers (pytest-xdist) needing a package install it one at a time.
+APT_LOCK = Path(tempfile.gettempdir()) / "buildmock-tests-apt.lock"
+
+
 def debian_binary(binary: str, package: str) -> str:
     """The path of ``binary``, installing Debian's ``package`` first when it is missing (CI is root)."""
     found = shutil.which(binary)
     if found is None:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-            if done.returncode != 0:
-                pytest.fail(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
-        found = shutil.which(binary)
+        with APT_LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be installing it right now
+            found = shutil.which(binary)
+            if found is None:
+                _apt_install(package)
+                found = shutil.which(binary)
     if found is None:
         pytest.fail(f"{package} installed no {binary}")
     return found
+
+
+def _apt_install(package: str) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed: {done.stderr[-2000:]}")

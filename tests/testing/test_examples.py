@@ -22,6 +22,10 @@ def test_the_examples_pass() -> None:
             "-p",
             "no:cacheprovider",
             "--durations=0",
+            # One process, as in a user's project without this repository's ``-n 2`` (pyproject addopts),
+            # so the per-test lines below read as a user sees them.
+            "-n",
+            "0",
         ],
         cwd=ROOT,
         capture_output=True,

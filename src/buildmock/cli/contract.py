@@ -92,6 +92,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="concurrent workers (default 1)",
     )
     p.add_argument(
+        "--jobs", type=_positive_int, metavar="N",
+        help="with --mock, APIs tested at once, each in its own process (default: one per CPU core; 1: one "
+        "after another); --max-requests and --max-time runs go one after another",
+    )  # fmt: skip
+    p.add_argument(
         "--max-time", type=_positive_float, metavar="SECONDS", help="stop after this long"
     )
     p.add_argument(
@@ -173,6 +178,7 @@ def options_from(args: argparse.Namespace) -> ContractOptions:
         max_examples=args.max_examples,
         seed=args.seed,
         workers=args.workers,
+        jobs=args.jobs,
         max_time=args.max_time,
         headers=tuple(parse_header(h) for h in args.headers),
         include_operations=tuple(args.include_operations),

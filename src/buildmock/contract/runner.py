@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -85,6 +87,8 @@ class ContractOptions:
     rate_limit: str | None = None
     report_dir: Path | None = None
     specs: Path = SPECS_DIR
+    #: APIs tested at once in worker processes with ``mock`` (None: one per CPU core; 1: one after another).
+    jobs: int | None = None
     #: ``(location, name, value)``: Schemathesis parameter overrides (``--set-path`` and friends).
     parameters: tuple[tuple[str, str, str], ...] = ()
     #: ``--error-status N``: the target answers every failure with HTTP N (None: with a 4xx/5xx).
@@ -417,7 +421,6 @@ def run_contract(
     for api in apis:
         check_parameters(specs[api], api, options.parameters)
     check_error_status(options, specs)
-    user_headers = dict(options.headers)
     shown: list[tuple[str, str]] = list(options.headers)
     if options.mock:
         shown += [pair for api in apis for pair in mock_headers(api, specs[api]).items()]
@@ -426,6 +429,110 @@ def run_contract(
         url_host(options.base_url)  # a usage error if it is not an http(s) URL
     if options.report_dir is not None:
         check_report_dir(options.report_dir)
+    if parallel_jobs(options, apis) > 1:
+        report = _run_parallel(options, apis, specs, redactor, progress, classify)
+    else:
+        report = _run_serial(options, apis, specs, redactor, progress, classify)
+    _decide(report)
+    if options.report_dir is not None:
+        from buildmock.contract.report import write_reports
+
+        try:
+            write_reports(report, options.report_dir)
+        except OSError as exc:
+            raise ContractError(f"--report {options.report_dir}: {exc.strerror or exc}") from None
+    return report
+
+
+def parallel_jobs(options: ContractOptions, apis: Sequence[str]) -> int:
+    """How many APIs a run tests at once, each in its own process (1: one after another, in this one).
+
+    Only the in-process mock runs APIs side by side: each gets its own mock and Schemathesis engine, so
+    the results are those of a serial run. A server target, ``--max-requests`` and ``--max-time`` (budgets
+    shared by the whole run) keep the serial order.
+    """
+    if not options.mock or options.max_requests is not None or options.max_time is not None:
+        return 1
+    return max(1, min(len(apis), options.jobs or available_cpus()))
+
+
+def available_cpus() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run_parallel(
+    options: ContractOptions,
+    apis: Sequence[str],
+    specs: Mapping[str, dict[str, Any]],
+    redactor: Redactor,
+    progress: TextIO | None,
+    classify: HostClassifier,
+) -> ContractReport:
+    """Each API in a worker process; progress and results reported in ``apis`` order, as a serial run would."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Not a plain fork: this process may have threads (an earlier run's, a test runner's) holding locks a
+    # forked child would inherit held. A fork server starts clean, imports the heavy modules once, and
+    # forks each worker from there.
+    forkserver = "forkserver" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if forkserver else "spawn")
+    if forkserver:
+        multiprocessing.set_forkserver_preload(["buildmock.contract.runner", "buildmock.server"])
+    # Longest first (by operation count), so the pool does not end on one big API alone.
+    order = sorted(apis, key=lambda api: -len(operations(specs[api])))
+    report = ContractReport(strict=options.strict)
+    pool = ProcessPoolExecutor(parallel_jobs(options, apis), context)
+    try:
+        futures = {
+            api: pool.submit(
+                _run_one, options, api, specs[api], redactor, progress is not None, classify
+            )
+            for api in order
+        }
+        for api in apis:
+            run, lines = futures[api].result()
+            if progress is not None and lines:
+                _say(progress, lines.rstrip("\n"))
+            report.runs.append(run)
+    except BrokenProcessPool:
+        raise ContractError(
+            "a worker process of the run died (out of memory?); --jobs 1 runs in one"
+        ) from None
+    finally:  # on an error, APIs not started yet are not started
+        pool.shutdown(cancel_futures=True)
+    return report
+
+
+def _run_one(
+    options: ContractOptions,
+    api: str,
+    spec: dict[str, Any],
+    redactor: Redactor,
+    show: bool,
+    classify: HostClassifier,
+) -> tuple[ApiRun, str]:
+    """A worker process's job: one API's run and the progress lines it printed."""
+    buffer = io.StringIO()
+    report = _run_serial(options, [api], {api: spec}, redactor, buffer if show else None, classify)
+    return report.runs[0], buffer.getvalue()
+
+
+def _run_serial(
+    options: ContractOptions,
+    apis: Sequence[str],
+    specs: Mapping[str, dict[str, Any]],
+    redactor: Redactor,
+    progress: TextIO | None,
+    classify: HostClassifier,
+) -> ContractReport:
+    """Each API in turn, in this process; stops at an exhausted ``--max-requests``."""
+    user_headers = dict(options.headers)
     report = ContractReport(strict=options.strict)
     stream_box: list[Any] = []
 
@@ -505,14 +612,6 @@ def run_contract(
         report.runs.append(run)
         if guard.exhausted:
             break
-    _decide(report)
-    if options.report_dir is not None:
-        from buildmock.contract.report import write_reports
-
-        try:
-            write_reports(report, options.report_dir)
-        except OSError as exc:
-            raise ContractError(f"--report {options.report_dir}: {exc.strerror or exc}") from None
     return report
 
 
