@@ -46,19 +46,16 @@ def _env() -> dict[str, str]:
     return {"PYTHONPATH": str(SRC[0])} if SRC else {}
 
 
-def buildmock(
-    w: Workload, *, server: str = "uvicorn", fast_path: bool = True, journal: bool = True
-) -> Server:
+def buildmock(w: Workload, *, server: str = "uvicorn", journal: bool = True) -> Server:
     """buildmock as ``buildmock serve --api <vendor>`` runs it (default settings, real clock)."""
 
     def argv(port: int) -> list[str]:
         cmd = [sys.executable, "-m", "buildmock", "serve", "--port", str(port), "--api", w.vendor]
-        cmd += [] if fast_path else ["--no-fast-path"]
         cmd += [] if server == "uvicorn" else ["--server", server]
         return [*cmd, "--log-level", "error", *([] if journal else ["--journal", "0"])]
 
     name = "buildmock" + ("" if server == "uvicorn" else f"-{server}")
-    name += ("" if fast_path else "-connexion") + ("" if journal else "-nojournal")
+    name += "" if journal else "-nojournal"
     return _server(name, argv, f"/{w.vendor}", w, env=_env())
 
 

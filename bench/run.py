@@ -136,8 +136,6 @@ def servers_for(w: Workload, args: argparse.Namespace, answers: Path) -> list[Se
     """buildmock and the selected peers, on vendor ``w``."""
     chosen = set(args.peers)
     out = [peers.buildmock(w)]
-    if args.connexion:
-        out.append(peers.buildmock(w, fast_path=False))
     if args.no_journal:
         out.append(peers.buildmock(w, journal=False))
     if "granian" in chosen:
@@ -485,11 +483,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--creates", type=int, help="memory run creates (default 1000000; quick 20000)")
     p.add_argument("--memory-timeout", type=float, default=1800, help="memory run time bound, s")
-    p.add_argument(
-        "--connexion",
-        action="store_true",
-        help="also run buildmock with --no-fast-path (every request through Connexion's stack)",
-    )
     p.add_argument(
         "--no-journal",
         action="store_true",
