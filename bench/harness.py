@@ -32,20 +32,26 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def ensure_wrk() -> str:
-    """``wrk`` on PATH, installed from Debian if missing."""
-    found = shutil.which("wrk")
+def ensure_debian(binary: str, package: str | None = None) -> str:
+    """``binary`` on PATH, installed from Debian's ``package`` (default: the same name) if missing."""
+    found = shutil.which(binary)
     if found:
         return found
-    log("installing wrk (apt-get)")
-    apt = ["apt-get", "install", "-y", "-qq", "wrk"]
+    package = package or binary
+    log(f"installing {package} (apt-get)")
+    apt = ["apt-get", "install", "-y", "-qq", package]
     if subprocess.run(apt, capture_output=True).returncode != 0:
         subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
         subprocess.run(apt, check=True, capture_output=True)
-    found = shutil.which("wrk")
+    found = shutil.which(binary)
     if not found:
-        raise SystemExit("bench: wrk could not be installed")
+        raise SystemExit(f"bench: {package} could not be installed")
     return found
+
+
+def ensure_wrk() -> str:
+    """``wrk`` on PATH, installed from Debian if missing."""
+    return ensure_debian("wrk")
 
 
 def ensure_npm(package: str, installed: Path) -> Path:

@@ -29,7 +29,6 @@ import glob
 import http.client
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -39,7 +38,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from bench.harness import HOST, WORK, Server, cpu_seconds, ensure_wrk, log, running, wrk
+from bench.harness import (
+    HOST,
+    WORK,
+    Server,
+    cpu_seconds,
+    ensure_debian,
+    ensure_wrk,
+    log,
+    running,
+    wrk,
+)
 from bench.peers import buildmock
 from bench.run import PAGE, prepare, script
 from bench.workloads import KINDS, WORKLOADS, Workload
@@ -82,21 +91,6 @@ def measure(
     return turn
 
 
-def ensure_valgrind() -> str:
-    """``valgrind`` on PATH, installed from Debian if missing."""
-    found = shutil.which("valgrind")
-    if found is None:
-        log("installing valgrind (apt-get)")
-        apt = ["apt-get", "install", "-y", "-qq", "valgrind"]
-        if subprocess.run(apt, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-            subprocess.run(apt, check=True, capture_output=True)
-        found = shutil.which("valgrind")
-    if found is None:
-        raise SystemExit("bench: valgrind could not be installed")
-    return found
-
-
 def _summary(path: str) -> int:
     with open(path) as dump:
         for line in dump:
@@ -120,7 +114,7 @@ def _send(
 
 def instructions(w: Workload, journal: int, requests: int) -> dict[str, float]:
     """Instructions per request of each kind, ``buildmock serve --journal N`` under callgrind."""
-    valgrind = ensure_valgrind()
+    valgrind = ensure_debian("valgrind")
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port = probe.getsockname()[1]
