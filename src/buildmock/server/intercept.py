@@ -1,8 +1,8 @@
-"""The ASGI layer in front of both request paths: journal, ``Prefer``, scenarios, faults.
+"""The ASGI layer in front of the request path: journal, ``Prefer``, scenarios, faults.
 
-It sees every vendor request before the fast path or Connexion does, so everything here behaves
-the same with ``--no-fast-path``. A request with no ``Prefer`` header, while no scenario rule is
-in force, costs one journal record and nothing else.
+It sees every vendor request before the request path does, which never knows about it. A request
+with no ``Prefer`` header, while no scenario rule is in force, costs one journal record and nothing
+else (figures in bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The ASGI layers in front of both request paths, outermost first.
+"""The ASGI layers in front of the request path, outermost first.
 
-access log (``--access-log``) -> CORS -> limits -> control guard -> the app (fast path or Connexion).
+access log (``--access-log``) -> CORS -> limits -> control guard -> the app (the request path).
 Each is its own module and takes the app it wraps, so another layer slots in by adding one line here.
 """
 

@@ -92,7 +92,7 @@ def header_refusal(scope: Scope, seen: _Seen, limits: Limits) -> ApiError | None
 def _normalised(
     headers: list[tuple[bytes, bytes]], length: int | None
 ) -> list[tuple[bytes, bytes]]:
-    """The headers as both request paths should see them: the media type of ``Content-Type``
+    """The headers as the request path should see them: the media type of ``Content-Type``
     lowercased (media types are case-insensitive), and, once the body has been read whole
     (``length``), ``Content-Length`` in place of any ``Transfer-Encoding``."""
     out: list[tuple[bytes, bytes]] = []
@@ -177,7 +177,7 @@ class LimitsLayer:
                 except _TooLarge:
                     error = self._too_large()
                 else:
-                    # No Content-Type is read as the operation's JSON by both request paths.
+                    # No Content-Type is read as the operation's JSON by the request path (as Connexion reads it).
                     json = seen.content_type is None or b"json" in seen.content_type.lower()
                     if json_depth_exceeds(raw, limits.max_json_depth) and json:
                         error = ApiError(

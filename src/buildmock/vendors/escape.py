@@ -213,7 +213,7 @@ def retry(rt: Runtime, family: Family, found: dict[str, Any]) -> Response:
 #
 # Every such operation is an action on a family at a level of the path; the handler Connexion
 # calls is made from its row, with the signature (``rt``, the level's path names, the action's
-# keyword-only parameters) that tells Connexion and the fast path which parameters to pass.
+# keyword-only parameters) that tells the request path (and Connexion, the reference) which parameters to pass.
 
 ALL, PROJECT, SCOPE, RESOURCE, EXECUTION = range(5)
 
