@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from buildmock.server.journal import REDACTED, redact
+from buildmock.server.journal import BATCH, REDACTED, STATUS, MemoryJournal, redact
 from buildmock.vendors import load
 from tests.cases import CASES, VendorCase
 from tests.conftest import CONTROL_TOKEN, make_app
@@ -142,3 +143,66 @@ def test_spec_documents_and_swagger_ui_are_not_journaled(client: TestClient) -> 
     assert client.get("/__buildmock/requests/unmatched").json()["requests"] == []
     client.get("/stainless/v0/uix", headers=STAINLESS.headers)  # a vendor path is, even near one
     assert journal(client)["total"] == 1
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"method": "GET", "path": path, "query_string": b"a=1",
+            "headers": headers if headers is not None else [(b"host", b"x")]}  # fmt: skip
+
+
+def _answer(ring: MemoryJournal, path: str, status: int = 200) -> None:
+    row = ring.record(_scope(path), "stainless", 1.0)
+    row[STATUS] = status
+    ring.finish(row)
+
+
+@pytest.mark.parametrize("size", [1, 3, BATCH - 1, BATCH, BATCH + 1, 5 * BATCH + 7])
+@pytest.mark.parametrize("requests", [0, 1, BATCH - 1, BATCH, 3 * BATCH + 5, 12 * BATCH])
+def test_memory_journal_keeps_the_last_size_requests_in_order(size: int, requests: int) -> None:
+    ring = MemoryJournal(size)
+    for n in range(requests):
+        _answer(ring, f"/stainless/{n}", 200 + n % 7)
+    kept = list(ring.entries())
+    first = max(0, requests - size)
+    assert [entry.seq for entry in kept] == list(range(first + 1, requests + 1))
+    assert [entry.path for entry in kept] == [f"/stainless/{n}" for n in range(first, requests)]
+    assert [entry.status for entry in kept] == [200 + n % 7 for n in range(first, requests)]
+    assert all(entry.headers == [(b"host", b"x")] and entry.query == b"a=1" for entry in kept)
+    assert ring.clear() == len(kept)
+    assert list(ring.entries()) == []
+    _answer(ring, "/stainless/after")
+    assert [entry.seq for entry in ring.entries()] == [requests + 1]  # ids keep growing
+
+
+def test_memory_journal_lists_a_request_being_served_through_many_batches() -> None:
+    ring = MemoryJournal(1000)
+    slow = ring.record(_scope("/stainless/slow"), "stainless", 1.0)
+    for n in range(3 * BATCH):
+        _answer(ring, f"/stainless/{n}")
+    (listed,) = [entry for entry in ring.entries() if entry.path == "/stainless/slow"]
+    assert (listed.seq, listed.status) == (1, 0)
+    slow[STATUS] = 201
+    ring.finish(slow)
+    for n in range(BATCH):
+        _answer(ring, f"/stainless/more{n}")
+    kept = list(ring.entries())
+    assert (kept[0].path, kept[0].status) == ("/stainless/slow", 201)
+    assert [entry.seq for entry in kept] == list(range(1, 4 * BATCH + 2))
+
+
+def test_memory_journal_keeps_no_server_object_past_a_batch() -> None:
+    class Headers(list[tuple[bytes, bytes]]):
+        """A server's own header list (weakly referencable, not a plain list)."""
+
+    ring = MemoryJournal(100)
+    held = Headers([(b"host", b"x"), (b"authorization", b"Bearer s3cret")])
+    watch = weakref.ref(held)
+    row = ring.record(_scope("/stainless/watched", held), "stainless", 1.0)
+    ring.finish(row)
+    del held, row
+    assert watch() is not None  # still an object while it is recent
+    for n in range(BATCH):
+        _answer(ring, f"/stainless/{n}")
+    assert watch() is None
+    (kept,) = [entry for entry in ring.entries() if entry.path == "/stainless/watched"]
+    assert kept.headers == [(b"host", b"x"), (b"authorization", b"Bearer s3cret")]

@@ -1,21 +1,23 @@
 """The request journal: what every vendor request asked and got, in a bounded ring.
 
 Recording keeps references to what the server already holds (the scope's header list, the body
-bytes) and formats nothing; redaction, decoding and matching happen only when a record is read
-through the control API. :class:`Journal` is the interface; :class:`MemoryJournal` the
+bytes) while they are recent, and formats nothing: :class:`MemoryJournal` marshals every 64
+answered requests into one bytes object; redaction, decoding and matching happen only when a
+record is read through the control API. :class:`Journal` is the interface; :class:`MemoryJournal` the
 in-process ring, :class:`RedisJournal` one ring shared by every process of a ``--store redis://``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import logging
+import marshal
 import time
 from collections import deque
 from collections.abc import Awaitable, Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
@@ -50,7 +52,7 @@ _SECRET_WORDS = ("token", "secret", "password", "api-key", "apikey")
 #: hot path), set when it arrives and completed when its answer (or fault) is sent. These are
 #: the indexes the server writes; readers get an :class:`Entry`.
 Row = list[Any]
-BODY, STATUS, APPLIED, DELAY, DURATION = 8, 9, 10, 11, 12
+HEADERS, BODY, STATUS, APPLIED, DELAY, DURATION, ANSWERED = 7, 8, 9, 10, 11, 12, 13
 
 
 class Entry(NamedTuple):
@@ -92,33 +94,73 @@ class Journal(Protocol):
 
 
 class MemoryJournal:
-    """The default journal: a ``deque`` of at most ``size`` entries."""
+    """The default journal: the last ``size`` requests, kept in batches of marshalled bytes.
+
+    A row is an object only while it is recent: served (listed then, with status 0) or among the
+    last BATCH answered. Every BATCH answered rows are marshalled into one bytes object, so the
+    journal holds no object of the server's for long. Holding the server's header lists and bodies
+    for thousands of requests cost more than recording them: their memory is freed cold, thousands
+    of requests later (bench/RESULTS.md).
+    """
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
-        self._ring: deque[Row] = deque(maxlen=size)
-        self._seq = itertools.count(1)
+        self._seq = 0  # the last id given
+        self._pending: list[Row] = []  # the rows not batched yet, answered or being served
+        self._answered = 0  # how many of them are answered
+        self._batches: deque[tuple[bytes, int]] = deque()  # (marshalled rows, how many)
+        self._batched = 0  # rows in the batches
 
     def record(self, scope: Mapping[str, Any], vendor: str, clock: float) -> Row:
-        """Append a new row (the deque drops the oldest past ``size``); ids keep growing
-        across clears, so ``after=`` stays meaningful."""
-        row = [next(self._seq), time.time(), clock, vendor, scope["method"], scope["path"],
-               scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0]  # fmt: skip
-        self._ring.append(row)
+        """A row for the request under the next id, listed as it is from now on."""
+        self._seq = seq = self._seq + 1
+        row = [seq, time.time(), clock, vendor, scope["method"], scope["path"],
+               scope["query_string"], scope["headers"], b"", 0, (), 0.0, 0.0, False]  # fmt: skip
+        self._pending.append(row)
         return row
 
     def finish(self, row: Row) -> None:
-        """Nothing to do: the row is in the ring already."""
+        """The request of ``row`` is answered; every BATCH of them are marshalled together."""
+        row[ANSWERED] = True
+        self._answered += 1
+        if self._answered >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending = self._pending
+        answered = [row for row in pending if row[ANSWERED]]
+        self._pending = [row for row in pending if not row[ANSWERED]]
+        self._answered = 0
+        try:
+            # Version 2: no back-references, the fastest for rows that share no objects.
+            data = marshal.dumps(answered, 2)
+        except ValueError:  # a server whose header list is not a plain list of bytes pairs
+            for row in answered:
+                row[HEADERS] = [(bytes(name), bytes(value)) for name, value in row[HEADERS]]
+            data = marshal.dumps(answered, 2)
+        self._batches.append((data, len(answered)))
+        self._batched += len(answered)
+        while self._batches and self._batched - self._batches[0][1] >= self.size:
+            self._batched -= self._batches.popleft()[1]
 
     def entries(self) -> Iterable[Entry]:
         """A snapshot, oldest first."""
-        return [Entry(*row) for row in list(self._ring)]
+        rows = [row for data, _ in self._batches for row in marshal.loads(data)]
+        rows += self._pending
+        rows.sort(key=itemgetter(0))
+        return [Entry(*row[:ANSWERED]) for row in rows[-self.size :]]
 
     def clear(self) -> int:
-        """Empty the ring."""
-        count = len(self._ring)
-        self._ring.clear()
+        """Forget every record (ids keep growing, so ``after=`` stays meaningful)."""
+        count = len(self.entries())  # type: ignore[arg-type]
+        self._pending, self._answered = [], 0
+        self._batches.clear()
+        self._batched = 0
         return count
+
+
+#: Answered rows marshalled together; a row stays an object for at most this many requests.
+BATCH = 64
 
 
 # ARGV: list key, id key, size, row without its id (a JSON array) -> the row's id
