@@ -128,6 +128,10 @@ def test_faults_are_journaled(base: str) -> None:
         raw(base, case, "fault=reset")
         client.get(case.unknown_path, headers={**case.headers, "Prefer": "fault=503"})
         found = client.get("/__buildmock/requests", params={"vendor": "stainless"}).json()
+        broken = client.get("/__buildmock/requests/count", params={"status": 0}).json()
+        verdict = client.post("/__buildmock/requests/verify", json={"status": 0, "count": 1})
+    assert broken == {"count": 1}
+    assert verdict.json()["matched"] is True, verdict.text
     reset, unavailable = found["requests"]
     assert (reset["status"], reset["applied"]) == (0, ["fault=reset"])
     assert (unavailable["status"], unavailable["applied"]) == (503, ["fault=503"])

@@ -37,3 +37,20 @@ def test_the_examples_pass() -> None:
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert re.search(r"^=+ 12 passed", result.stdout, re.MULTILINE), result.stdout[-2000:]
     assert "test_stainless_mock[GET /v0/builds] PASSED" in result.stdout
+
+
+def test_the_faults_tour_shows_every_fault_on_every_vendor() -> None:
+    result = subprocess.run(
+        [sys.executable, "examples/faults_tour.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "every fault had its effect" in out
+    assert out.count("429 Retry-After: 30") == 5
+    assert out.count("ReadError") == 5 and out.count("illegal chunk header") == 5
+    assert out.count("without sending complete message body") == 5
+    assert '{"matched":true,"count":2,"expected":2}' in out
