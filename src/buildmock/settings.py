@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,41 @@ SPEED_RANGE = (0.001, 1_000_000.0)
 
 
 @dataclass(frozen=True)
+class VendorOption:
+    """A setting one vendor's mock takes, declared on its ``Vendor`` record: ``--<flag>`` and
+    ``BUILDMOCK_<FLAG>`` (dashes as underscores); ``choices`` empty: any text."""
+
+    flag: str
+    default: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Its key in ``Settings.options``."""
+        return self.flag.replace("-", "_")
+
+    @property
+    def variable(self) -> str:
+        """Its environment variable."""
+        return f"BUILDMOCK_{self.key.upper()}"
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with ``value``, or None."""
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}"
+        return None
+
+    def of(self, settings: Settings) -> str:
+        """Its value in ``settings`` (a ValueError naming the option if it is not allowed)."""
+        value = settings.options.get(self.key, self.default)
+        problem = self.problem(value)
+        if problem:
+            raise ValueError(f"--{self.flag} {problem}")
+        return value
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything that shapes a mock server; defaults are what ``buildmock serve`` uses."""
 
@@ -52,8 +87,8 @@ class Settings:
     log_level: str = "warning"
     #: Deprecated, ignored: every request takes the one request path (kept so old settings load).
     fast_path: bool = True
-    #: How Cocktail answers errors: "http" (a 4xx/5xx status) or "vendor" (HTTP 200, as its server does).
-    cocktail_errors: str = "http"
+    #: Vendor options by key (``VendorOption.key``), as given; each vendor declares and reads its own.
+    options: Mapping[str, str] = field(default_factory=dict)
     journal: int = 5000
     scenarios: Path | None = None
     state: Path | None = None
@@ -85,6 +120,8 @@ class Settings:
         env = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "options":
+                env.update({f"BUILDMOCK_{key.upper()}": str(text) for key, text in value.items()})
             if f.name in IN_PROCESS or (value is None and f.name in ("token", "control_token")):
                 continue
             if isinstance(value, tuple):
@@ -108,13 +145,32 @@ class Settings:
         return self.control_token if self.control_token is not None else self.token
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        vendor_options: Iterable[VendorOption] = (),
+        **overrides: Any,
+    ) -> Settings:
         """Defaults, then ``BUILDMOCK_<FIELD>`` variables, then explicit ``overrides`` (not None).
 
-        A variable is checked as its option is; the error names the variable.
+        A variable is checked as its option is; the error names the variable. ``vendor_options``
+        are the vendors' own (read from ``BUILDMOCK_<KEY>``); ``overrides["options"]`` goes over them.
         """
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        options: dict[str, str] = {}
+        for option in vendor_options:
+            raw = env.get(option.variable)
+            if raw is not None:
+                problem = option.problem(raw)
+                if problem:
+                    raise ValueError(
+                        f"{option.variable}={_excerpt(raw)} (--{option.flag}): {problem}"
+                    )
+                options[option.key] = raw
+        options.update(overrides.pop("options", None) or {})
+        if options:
+            values["options"] = options
         for f in fields(cls):
             variable = f"BUILDMOCK_{f.name.upper()}"
             raw = env.get(variable)
@@ -141,16 +197,17 @@ class Settings:
 
 
 #: Fields that only a caller in the same process sets: no option, no variable.
-IN_PROCESS = frozenset({"extra", "callback_transport"})
+IN_PROCESS = frozenset({"extra", "callback_transport", "options"})
 #: ``BUILDMOCK_*`` variables that are not fields but are read (``BUILDMOCK_TEST_*`` belong to the tests).
-OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES", "BUILDMOCK_VELA_NON_ADMIN_TOKENS"})
+OTHER_VARIABLES = frozenset({"BUILDMOCK_NO_FIXTURES"})
 
 
-def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
-    """A warning for each ``BUILDMOCK_*`` variable that nothing reads (a typo), with the closest."""
+def unknown_variables(env: Mapping[str, str] | None = None, also: Iterable[str] = ()) -> list[str]:
+    """A warning for each ``BUILDMOCK_*`` variable that nothing reads (a typo), with the closest;
+    ``also`` names the variables the vendors read."""
     env = os.environ if env is None else env
     known = {f"BUILDMOCK_{f.name.upper()}" for f in fields(Settings) if f.name not in IN_PROCESS}
-    known |= OTHER_VARIABLES
+    known |= OTHER_VARIABLES | set(also)
     warnings = []
     for name in sorted(env):
         if name.startswith("BUILDMOCK_") and name not in known:
@@ -294,7 +351,6 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "max_header_bytes": _at_least(1024),
     "max_headers": _at_least(8),
     "timeout": _within(0.1, 3600.0),
-    "cocktail_errors": _one_of("http", "vendor"),
     "journal": _at_least(0, 1_000_000),
     "workers": _at_least(1, 64),
     "server": _one_of("uvicorn", "granian"),

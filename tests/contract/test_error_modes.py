@@ -97,14 +97,14 @@ def test_a_mode_adds_to_the_base_profile() -> None:
 def test_health_says_which_apis_answer_failures_with_one_status(
     mode: str, health: dict[str, int] | None
 ) -> None:
-    with TestClient(make_app("cocktail", cocktail_errors=mode)) as c:
+    with TestClient(make_app("cocktail", options={"cocktail_errors": mode})) as c:
         body = c.get("/__buildmock/health").json()
     assert body.get("error_status") == health
 
 
 def test_default_profile_has_teeth_against_a_target_answering_failures_with_200() -> None:
     """The strict profile is strict: it fails the vendor mode, which is why that mode has its own."""
-    app = make_app("cocktail", clock="real", speed=60.0, cocktail_errors="vendor")
+    app = make_app("cocktail", clock="real", speed=60.0, options={"cocktail_errors": "vendor"})
     config = make_config(
         phases=("examples", "coverage"), max_examples=3, seed=4321, headers=GATEWAY,
         extra=spec_profile(_spec()),

@@ -52,7 +52,7 @@ class Checked:
 @pytest.fixture(params=[False, True], ids=["http-errors", "vendor-errors"])
 def api(request: pytest.FixtureRequest) -> Iterator[Checked]:
     mode = "vendor" if request.param else "http"
-    app = make_app("cocktail", fixtures=FIXTURES_DIR, cocktail_errors=mode)
+    app = make_app("cocktail", fixtures=FIXTURES_DIR, options={"cocktail_errors": mode})
     with TestClient(app) as client:
         yield Checked(client, SNAP, request.param)
 

@@ -611,7 +611,7 @@ def test_errors_in_either_mode(
     mode: str, method: str, path: str, kwargs: dict[str, Any], status: int, code: str | None
 ) -> None:
     kwargs = {"headers": H, **kwargs}
-    with TestClient(make_app("cocktail", cocktail_errors=mode)) as c:
+    with TestClient(make_app("cocktail", options={"cocktail_errors": mode})) as c:
         response = c.request(method, path, **kwargs)
     body = response.json()
     assert response.status_code == (200 if mode == "vendor" else status)
@@ -635,7 +635,7 @@ def test_allow_names_the_methods_of_the_most_concrete_path(
 
 
 def test_vendor_mode_answers_an_unknown_run_with_null_and_keeps_state() -> None:
-    with TestClient(make_app("cocktail", cocktail_errors="vendor")) as c:
+    with TestClient(make_app("cocktail", options={"cocktail_errors": "vendor"})) as c:
         assert _ok(c.get(f"{BASE}/77", headers=H)) is None
         r = run(c, prefer="DONE")
         _until(c, r["buildRunSeq"], "RUNNING")
@@ -650,7 +650,7 @@ def test_vendor_mode_conforms_to_the_spec_under_schemathesis() -> None:
     from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
     from buildmock.settings import SPECS_DIR
 
-    app = make_app("cocktail", clock="real", speed=60.0, cocktail_errors="vendor")
+    app = make_app("cocktail", clock="real", speed=60.0, options={"cocktail_errors": "vendor"})
     spec = yaml.safe_load((SPECS_DIR / "cocktail.yaml").read_text())
     config = make_config(
         phases=ALL_PHASES, max_examples=10, seed=4321, headers=H, extra=spec_profile(spec, 200)
@@ -674,9 +674,18 @@ def test_env_variable_selects_vendor_errors() -> None:
 
 
 def test_cocktail_errors_setting_is_validated() -> None:
+    from buildmock.server.app import create_app
     from buildmock.settings import Settings
+    from buildmock.vendors import options
+    from buildmock.vendors.cocktail import ERRORS
 
-    assert Settings().cocktail_errors == "http"
-    assert Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}).cocktail_errors == "vendor"
-    with pytest.raises(ValueError, match="--cocktail-errors"):
-        Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "maybe"})
+    assert ERRORS.of(Settings()) == "http"
+    chosen = Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "vendor"}, options())
+    assert ERRORS.of(chosen) == "vendor"
+    assert chosen.to_env()["BUILDMOCK_COCKTAIL_ERRORS"] == "vendor"  # what a worker process reads
+    with pytest.raises(
+        ValueError, match="BUILDMOCK_COCKTAIL_ERRORS='maybe' \\(--cocktail-errors\\)"
+    ):
+        Settings.from_env({"BUILDMOCK_COCKTAIL_ERRORS": "maybe"}, options())
+    with pytest.raises(ValueError, match="--cocktail-errors must be one of http, vendor"):
+        create_app(Settings(apis=("cocktail",), options={"cocktail_errors": "maybe"}))

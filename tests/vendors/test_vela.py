@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from buildmock.settings import FIXTURES_DIR
+from buildmock import vendors
+from buildmock.settings import FIXTURES_DIR, Settings
 from tests.conftest import advance, make_app
 
 H = {"Authorization": "Bearer test-token"}
@@ -23,7 +24,7 @@ USER = "reader-token"
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(make_app("vela", extra={"vela_non_admin_tokens": USER})) as c:
+    with TestClient(make_app("vela", options={"vela_non_admin_tokens": USER})) as c:
         yield c
 
 
@@ -182,9 +183,10 @@ def test_admin_update_keeps_the_address_and_validates(client: TestClient) -> Non
     assert missing.json() == {"error": "unable to update build 99: record not found"}
 
 
-def test_non_admin_tokens_get_vela_401(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUILDMOCK_VELA_NON_ADMIN_TOKENS", "alice-token, bob-token")
-    with TestClient(make_app("vela", token=None)) as c:
+def test_non_admin_tokens_get_vela_401() -> None:
+    env = {"BUILDMOCK_VELA_NON_ADMIN_TOKENS": "alice-token, bob-token"}
+    listed = Settings.from_env(env, vendors.options()).options
+    with TestClient(make_app("vela", token=None, options=listed)) as c:
         build = create(c)
         for token in ("vela-user", "bob-token"):
             user = {"Authorization": f"Bearer {token}"}
@@ -197,11 +199,8 @@ def test_non_admin_tokens_get_vela_401(monkeypatch: pytest.MonkeyPatch) -> None:
         assert c.put("/vela/api/v1/admin/build", json=build, headers=H).status_code == 200
 
 
-def test_pinned_token_binds_vela_but_listed_non_admin_tokens_stay_valid(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("BUILDMOCK_VELA_NON_ADMIN_TOKENS", "bob-token")
-    with TestClient(make_app("vela")) as c:
+def test_pinned_token_binds_vela_but_listed_non_admin_tokens_stay_valid() -> None:
+    with TestClient(make_app("vela", options={"vela_non_admin_tokens": "bob-token"})) as c:
         # --token binds every caller: the built-in non-admin token is no longer accepted.
         assert c.get(f"{REPO}/builds", headers={"Authorization": "Bearer vela-user"}).json() == {
             "error": "invalid token"

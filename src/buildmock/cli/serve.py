@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from buildmock import vendors
 from buildmock.server.run import serve
 from buildmock.settings import Settings, unknown_variables
 
@@ -128,12 +129,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help="deprecated, no effect: every request takes the one request path (accepted so old "
         "command lines still work)",
     )
-    p.add_argument(
-        "--cocktail-errors",
-        choices=("http", "vendor"),
-        help="http: Cocktail errors carry a 4xx status (default); vendor: HTTP 200 with the ResultVO "
-        "status 'error', as Cocktail's own server answers",
-    )
+    for option in vendors.options():
+        p.add_argument(
+            f"--{option.flag}",
+            dest=f"option_{option.key}",
+            choices=option.choices or None,
+            metavar=None if option.choices else "TEXT",
+            help=f"{option.help} (env {option.variable})",
+        )
     p.add_argument(
         "--journal",
         type=int,
@@ -171,7 +174,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "callback_allow": tuple(args.callback_allow) if args.callback_allow else None,
         "log_level": args.log_level,
         "fast_path": False if args.no_fast_path else None,
-        "cocktail_errors": args.cocktail_errors,
+        "options": {
+            option.key: value
+            for option in vendors.options()
+            if (value := getattr(args, f"option_{option.key}", None)) is not None
+        },
         "journal": args.journal,
         "scenarios": args.scenarios,
         "state": args.state,
@@ -189,8 +196,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     }
     if args.no_fixtures or (args.fixtures is not None and str(args.fixtures).lower() == "none"):
         env = {k: v for k, v in os.environ.items() if k != "BUILDMOCK_FIXTURES"}
-        return Settings.from_env(env, **overrides).with_(fixtures=None)
-    return Settings.from_env(fixtures=args.fixtures, **overrides)
+        return Settings.from_env(env, vendors.options(), **overrides).with_(fixtures=None)
+    return Settings.from_env(None, vendors.options(), fixtures=args.fixtures, **overrides)
 
 
 def _origins(given: list[str] | None) -> tuple[str, ...] | None:
@@ -202,6 +209,6 @@ def _origins(given: list[str] | None) -> tuple[str, ...] | None:
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until it is stopped."""
     settings = settings_from(args)
-    for warning in unknown_variables():
+    for warning in unknown_variables(also=(option.variable for option in vendors.options())):
         print(f"buildmock: warning: {warning}", file=sys.stderr)
     return serve(settings)

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from buildmock import __version__
+from buildmock import __version__, vendors
 from buildmock.core.net import is_loopback_host
 from buildmock.fixtures import FixtureError
 from buildmock.server.app import BuildMockApp, create_app
@@ -120,7 +120,7 @@ def uvicorn_options(settings: Settings, worker: bool = False) -> dict[str, Any]:
 
 def app_from_env() -> BuildMockApp:
     """The app of one worker process, from the ``BUILDMOCK_*`` variables its parent set."""
-    settings = Settings.from_env()
+    settings = Settings.from_env(vendor_options=vendors.options())
     configure_protocols(settings.timeout, settings.max_headers, settings.max_header_bytes)
     app = create_app(settings)
     tune_gc()

@@ -9,9 +9,10 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+from buildmock.settings import VendorOption
 from buildmock.vendors.base import REGISTRY, Runtime, Vendor
 
-__all__ = ["REGISTRY", "Runtime", "Vendor", "available", "find", "load", "modules"]
+__all__ = ["REGISTRY", "Runtime", "Vendor", "available", "find", "load", "modules", "options"]
 
 
 def modules() -> list[str]:
@@ -37,3 +38,8 @@ def available(specs: Path) -> list[str]:
     for name in found:
         load(name)
     return found
+
+
+def options() -> list[VendorOption]:
+    """Every vendor's own options, in vendor order."""
+    return [option for name in modules() for option in load(name).options]

@@ -23,7 +23,7 @@ from buildmock.synth.factory import REQUEST_SYNTH
 if TYPE_CHECKING:
     from buildmock.core.clock import Clock
     from buildmock.fixtures import FixtureContext
-    from buildmock.settings import Settings
+    from buildmock.settings import Settings, VendorOption
     from buildmock.store.base import Record, Store
     from buildmock.synth.factory import Synth
 
@@ -88,6 +88,9 @@ class Vendor:
 
     #: How the dashboard shows this vendor's records, one entry per kind worth showing.
     views: tuple[View, ...] = ()
+    #: The settings this vendor's mock takes (``--<flag>``, ``BUILDMOCK_<FLAG>``), read with
+    #: ``option.of(settings)``; ``buildmock serve`` offers every vendor's.
+    options: tuple[VendorOption, ...] = ()
 
 
 @dataclass(frozen=True)

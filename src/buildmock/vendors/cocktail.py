@@ -12,6 +12,7 @@ from buildmock.callbacks import CallbackDispatcher
 from buildmock.core.errors import ApiError
 from buildmock.domain import cocktail as model
 from buildmock.fixtures import FixtureContext
+from buildmock.settings import VendorOption
 from buildmock.store.redis import RedisStore
 from buildmock.vendors.base import (
     Headers,
@@ -56,9 +57,19 @@ def render_vendor_error(error: ApiError) -> Response:
     return json_response(_error_body(error), 200, error.headers)
 
 
+#: How failures are answered: ``http`` (a 4xx status) or ``vendor`` (HTTP 200, as Cocktail does).
+ERRORS = VendorOption(
+    "cocktail-errors",
+    default="http",
+    choices=("http", "vendor"),
+    help="http: Cocktail errors carry a 4xx status (default); vendor: HTTP 200 with the ResultVO "
+    "status 'error', as Cocktail's own server answers",
+)
+
+
 def error_renderer(settings: Any) -> Any:
     """``--cocktail-errors``: ``http`` (default) or ``vendor`` (HTTP 200)."""
-    return render_vendor_error if settings.cocktail_errors == "vendor" else render_error
+    return render_vendor_error if ERRORS.of(settings) == "vendor" else render_error
 
 
 def authenticate(headers: Headers, settings: Any) -> None:
@@ -269,7 +280,7 @@ async def get_build_run(rt: Runtime, build_seq: int) -> Response:
     as the vendor's ``getBuildRun`` answers.
     """
     record = rt.store.get(KIND, str(build_seq))
-    if record is None and rt.settings.cocktail_errors == "vendor":
+    if record is None and ERRORS.of(rt.settings) == "vendor":
         return ok(None)
     return ok(model.render_run(stored(rt, build_seq), rt.now()))
 
@@ -468,6 +479,7 @@ VENDOR = register(
         on_tick=on_tick,
         describe=describe,
         error_renderer=error_renderer,
+        options=(ERRORS,),
         # The gateway's numeric user and workspace ids and a role; there is no token.
         credentials=lambda token: {"user-id": "1", "user-role": "ADMIN", "user-workspace": "1"},
         views=(

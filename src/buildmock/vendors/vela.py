@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ from buildmock.core.errors import ApiError
 from buildmock.domain import vela as model
 from buildmock.domain import vela_pipeline as pipeline
 from buildmock.fixtures import FixtureContext
-from buildmock.settings import Settings
+from buildmock.settings import Settings, VendorOption
 from buildmock.vendors.base import (
     Headers,
     Runtime,
@@ -31,7 +30,12 @@ from buildmock.vendors.base import (
 KIND = "build"
 #: A token that is always a valid user but never a platform admin.
 DEFAULT_NON_ADMIN = "vela-user"
-NON_ADMIN_ENV = "BUILDMOCK_VELA_NON_ADMIN_TOKENS"
+NON_ADMIN = VendorOption(
+    "vela-non-admin-tokens",
+    default="",
+    help="comma-separated tokens Vela accepts as users who are not platform admins (401 on admin "
+    "endpoints), besides the built-in vela-user",
+)
 
 
 def render_error(error: ApiError) -> Response:
@@ -41,14 +45,9 @@ def render_error(error: ApiError) -> Response:
 
 
 def non_admin_tokens(settings: Settings) -> frozenset[str]:
-    """``vela-user``, plus ``$BUILDMOCK_VELA_NON_ADMIN_TOKENS`` and ``extra['vela_non_admin_tokens']``."""
-    listed = [
-        os.environ.get(NON_ADMIN_ENV, ""),
-        str(settings.extra.get("vela_non_admin_tokens", "")),
-    ]
-    return frozenset(
-        {DEFAULT_NON_ADMIN, *(t.strip() for v in listed for t in v.split(",") if t.strip())}
-    )
+    """``vela-user``, plus the tokens ``--vela-non-admin-tokens`` lists."""
+    listed = NON_ADMIN.of(settings).split(",")
+    return frozenset({DEFAULT_NON_ADMIN, *(t.strip() for t in listed if t.strip())})
 
 
 def authenticate(headers: Headers, settings: Settings) -> None:
@@ -562,5 +561,6 @@ VENDOR = register(
         authenticate=authenticate,
         load_fixtures=load_fixtures,
         views=(build_view(model.render_build),),
+        options=(NON_ADMIN,),
     )
 )
