@@ -124,10 +124,18 @@ class Synth:
 
     # -- faker-backed values ---------------------------------------------------------------
 
+    def _words(self, count: int) -> list[str]:
+        """``count`` words as ``faker.words(count)`` draws them (the same draws from the same
+        stream), without the copy of the whole word list Faker makes on every call (lock held)."""
+        words = _lorem_words(self.faker)
+        if count == 1:  # Faker draws a single word with ``choice``
+            return [self.faker.random.choice(words)]
+        return self.faker.random.choices(words, k=count)
+
     def slug(self, words: int = 2) -> str:
         """A lowercase hyphenated slug such as ``acme-api``."""
         with self._lock:
-            return "-".join(self.faker.word().lower() for _ in range(words))
+            return "-".join(self._words(1)[0].lower() for _ in range(words))
 
     def company_slug(self) -> str:
         """An organisation slug such as ``hoffman-group``."""
@@ -147,12 +155,13 @@ class Synth:
     def branch(self) -> str:
         """A git branch name such as ``feature/refund-flow``."""
         with self._lock:
-            return f"{self.rng.choice(_BRANCH_WORDS)}/{self.faker.word()}-{self.faker.word()}"
+            kind = self.rng.choice(_BRANCH_WORDS)
+            return f"{kind}/{self._words(1)[0]}-{self._words(1)[0]}"
 
     def commit_message(self) -> str:
         """A one-line commit message such as ``Fix retry budget in webhook client``."""
         with self._lock:
-            words = " ".join(self.faker.words(3))
+            words = " ".join(self._words(3))
             return f"{self.rng.choice(_COMMIT_VERBS)} {words}"
 
     def sentence(self) -> str:
@@ -163,7 +172,17 @@ class Synth:
     def word(self) -> str:
         """One lowercase word."""
         with self._lock:
-            return str(self.faker.word()).lower()
+            return self._words(1)[0].lower()
+
+
+_LOREM: list[tuple[str, ...]] = []
+
+
+def _lorem_words(faker: Faker) -> tuple[str, ...]:
+    """The word list ``faker.word()`` draws from (every synth's Faker has the same locale)."""
+    if not _LOREM:
+        _LOREM.append(tuple(faker.get_words_list()))
+    return _LOREM[0]
 
 
 @functools.lru_cache(maxsize=4096)  # lists render the same stored times again and again

@@ -215,6 +215,23 @@ class RenderCache:
         self._entries.clear()
 
 
+#: Where a runtime keeps its :class:`RenderCache` (``Runtime.services``, emptied by a reset and a
+#: state load, so a cache never outlives the records it was filled from).
+RENDERINGS = "renderings"
+
+
+def render_cache(
+    rt: Runtime,
+    render: Callable[[Record, float], Any],
+    changes: Callable[[Record], Sequence[float]],
+) -> RenderCache:
+    """The runtime's cache of encoded renderings (made on first use after a reset)."""
+    cache = rt.services.get(RENDERINGS)
+    if cache is None:
+        cache = rt.services[RENDERINGS] = RenderCache(render, changes)
+    return cache
+
+
 def text_response(
     body: str, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:

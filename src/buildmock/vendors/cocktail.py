@@ -15,12 +15,14 @@ from buildmock.fixtures import FixtureContext
 from buildmock.store.redis import RedisStore
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     View,
     json_response,
     preferred_outcome,
     register,
+    render_cache,
     request_headers,
     stored_marks,
 )
@@ -83,6 +85,11 @@ def _implied_build(seed: int, build_seq: int) -> dict[str, Any]:
     from buildmock.synth import Synth
 
     return model.synth_build(Synth(seed, "cocktail"), build_seq)
+
+
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded runs."""
+    return render_cache(rt, model.render_run, model.change_times)
 
 
 def build(rt: Runtime, build_seq: int) -> dict[str, Any]:
@@ -220,8 +227,9 @@ async def rerun_build_from_history(
 
 async def list_build_runs(rt: Runtime, build_seq: int) -> Response:
     """GET /v1/build/run?buildSeq=: the build's runs, newest first, at most ``LIST_LIMIT``."""
-    now = rt.now()
-    return ok([model.render_run(r, now) for r in runs_of(rt, build_seq, model.LIST_LIMIT)])
+    now, cache = rt.now(), renderings(rt)
+    runs = runs_of(rt, build_seq, model.LIST_LIMIT)
+    return ok([cache.fragment(str(r["buildRunSeq"]), r, now) for r in runs])
 
 
 async def list_latest_build_runs(
@@ -271,7 +279,8 @@ async def get_build_run(rt: Runtime, build_seq: int) -> Response:
     record = rt.store.get(KIND, str(build_seq))
     if record is None and rt.settings.cocktail_errors == "vendor":
         return ok(None)
-    return ok(model.render_run(stored(rt, build_seq), rt.now()))
+    key = str(build_seq)
+    return ok(renderings(rt).fragment(key, stored(rt, build_seq), rt.now()))
 
 
 async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
