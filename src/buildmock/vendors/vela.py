@@ -16,13 +16,16 @@ from buildmock.fixtures import FixtureContext
 from buildmock.settings import Settings
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     bearer_token,
     build_view,
     json_response,
     preferred_outcome,
+    raw_json_response,
     register,
+    render_cache,
     request_headers,
     request_url,
     same_token,
@@ -114,6 +117,11 @@ def stored(rt: Runtime, org: str, repo: str, number: int) -> dict[str, Any]:
     if record is None or (record["fields"]["repo_id"], record["fields"]["number"]) != (rid, number):
         raise ApiError(404, f"unable to read build {org}/{repo}/{number}: record not found")
     return record
+
+
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded builds."""
+    return render_cache(rt, model.render_build, model.change_times)
 
 
 def save(rt: Runtime, record: dict[str, Any], old: dict[str, Any] | None = None) -> None:
@@ -237,22 +245,33 @@ async def list_builds(
         model.check_query_int64(name, value, f" for repo {org}/{repo}")
     rid, now = repo_id(rt, org, repo), rt.now()
     until = int(now) + 1 if before is None else before
-    wanted = {"event": event, "commit": commit, "branch": branch, "status": status}
+    wanted = [
+        (k, v)
+        for k, v in (("event", event), ("commit", commit), ("branch", branch))
+        if v is not None
+    ]
     shown = []
     for _, record in rt.store.scan(KIND):
-        if record["fields"]["repo_id"] != rid or not after < record["fields"]["created"] < until:
+        fields = record["fields"]
+        if fields["repo_id"] != rid or not after < fields["created"] < until:
             continue
-        build = model.render_build(record, now)
-        if all(v is None or build[k] == v for k, v in wanted.items()):
-            shown.append(build)
-    shown.sort(key=lambda b: (b["number"], b["id"]), reverse=True)
+        # Rendering changes none of these fields but the status (read from the marks): only
+        # the page shown is rendered.
+        if all(fields[k] == v for k, v in wanted) and (
+            status is None or model.status_at(record, now) == status
+        ):
+            shown.append(record)
+    shown.sort(key=lambda r: (r["fields"]["number"], r["fields"]["id"]), reverse=True)
     headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(shown))
-    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+    cache = renderings(rt)
+    taken = shown[(page - 1) * per_page : page * per_page]
+    return json_response([cache.fragment(str(r["id"]), r, now) for r in taken], headers=headers)
 
 
 async def get_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
     """GET /api/v1/repos/{org}/{repo}/builds/{build}."""
-    return json_response(model.render_build(stored(rt, org, repo, build), rt.now()))
+    record = stored(rt, org, repo, build)
+    return raw_json_response(renderings(rt).encoded(str(record["id"]), record, rt.now()))
 
 
 async def update_build(
