@@ -36,6 +36,8 @@ class Domain:
     first: str  # the status a record shows the moment it is planned
     #: The times at which the rendering changes (what a ``RenderCache`` keys on), if cached.
     changes: Callable[[Record], Sequence[float]] | None = None
+    #: The window in which the rendering follows the time itself (never cached), if any.
+    live: Callable[[Record], tuple[float, float] | None] | None = None
 
 
 def _stainless(synth: Synth, now: float, outcome: str) -> Record:
@@ -80,7 +82,8 @@ DOMAINS = [
            "success", "failure", ("success", "failure"), CASES["stainless"].settle, "running",
            stainless.change_times),
     Domain("nuon", _nuon, nuon.render_build, lambda b: str(b["status"]),
-           "success", "failure", ("active", "error"), CASES["nuon"].settle, "queued"),
+           "success", "failure", ("active", "error"), CASES["nuon"].settle, "queued",
+           nuon.change_times, nuon.live_window),
     Domain("vela", _vela, vela.render_build, lambda b: str(b["status"]),
            "success", "failure", ("success", "failure"), CASES["vela"].settle, "pending",
            vela.change_times),
@@ -146,10 +149,15 @@ def test_rendering_changes_only_at_the_change_times(domain: Domain, wanted: str)
     record = domain.plan(Synth(5, domain.name), T0, outcome)
     times = list(domain.changes(record))
     assert times == sorted(set(times)) and times[0] <= T0
+    live = domain.live(record) if domain.live else None
     renderings = set()
     for low, high in zip([T0 - 50, *times], [*times, times[-1] + 500], strict=True):
         span = high - low
         samples = [low + span * f for f in (0, 0.001, 0.3, 0.5, 0.999)] + [high - 1e-6]
+        if live is not None and live[0] <= low < live[1]:
+            # Inside the live window the rendering does follow the time (so it is not cached).
+            assert domain.render(record, samples[1]) != domain.render(record, samples[2])
+            continue
         first = domain.render(record, samples[0])
         assert all(domain.render(record, at) == first for at in samples if at < high)
         renderings.add(repr(first))

@@ -38,6 +38,26 @@ def test_an_entry_is_reused_only_for_the_same_record_between_two_change_times() 
     assert len(calls) == 8
 
 
+def test_a_live_window_is_rendered_afresh_every_time() -> None:
+    calls: list[float] = []
+
+    def render(record: dict[str, Any], now: float) -> float:
+        calls.append(now)
+        return now if 10 <= now < 20 else 0.0  # follows the time while live
+
+    cache = RenderCache(render, lambda record: (10.0, 20.0), live=lambda record: (10.0, 20.0))
+    record: dict[str, Any] = {}
+    assert [cache.encoded("a", record, t) for t in (5, 6, 11, 12, 20, 25)] == [
+        b"0.0",
+        b"0.0",
+        b"11",
+        b"12",
+        b"0.0",
+        b"0.0",
+    ]
+    assert calls == [5, 11, 12, 20]
+
+
 class _Pair:
     """Two mocks with the same seed fed the same requests: one reads through its caches, the
     other has them dropped before every read (so it renders afresh)."""

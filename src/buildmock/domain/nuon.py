@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -492,6 +493,21 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         ],
         **{key: record[key] for key in _BRANCH_KEYS if key in record},
     }
+
+
+def change_times(record: dict[str, Any]) -> tuple[float, ...]:
+    """The times at which :func:`render_build`'s answer changes, sorted (outside
+    :func:`live_window`, it reads ``now`` only against the marks and the releases' phases)."""
+    times = {float(at) for _, at in record["marks"]}
+    for release in record["releases"]:
+        times.update(float(release["at"]) + offset for offset in (0, 5, 25))
+    return tuple(sorted(times))
+
+
+def live_window(record: dict[str, Any]) -> tuple[float, float] | None:
+    """While building, the runner job's ``execution_time`` follows ``now`` itself."""
+    started = timeline(record).entered("building", math.inf)
+    return None if started is None else (started, float(record["marks"][-1][1]))
 
 
 def render_history_item(record: dict[str, Any], now: float) -> dict[str, Any]:

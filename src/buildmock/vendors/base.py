@@ -168,12 +168,18 @@ def raw_json_response(
     return response
 
 
+#: A record's change times and live window, as a RenderCache keeps them.
+_Changes = tuple[Sequence[float], tuple[float, float] | None]
+
+
 class RenderCache:
     """Encoded renderings of stored records, reused while a rendering cannot have changed.
 
     A record's rendering depends on ``now`` only through its timelines, so it is constant between
-    two consecutive mark times; ``changes(record)`` lists those times. An entry is reused while the
-    same record object is asked for within the same interval, so the bytes are exactly what
+    two consecutive change times; ``changes(record)`` lists those times. ``live(record)``, if
+    given, names a window ``[start, end)`` in which the rendering follows ``now`` itself (a
+    running job's elapsed time): there it is rendered afresh every time. An entry is reused while
+    the same record object is asked for within the same interval, so the bytes are exactly what
     rendering afresh would give. At most ``size`` entries are kept (oldest dropped first).
     """
 
@@ -182,12 +188,14 @@ class RenderCache:
         render: Callable[[Record, float], Any],
         changes: Callable[[Record], Sequence[float]],
         size: int = 4096,
+        live: Callable[[Record], tuple[float, float] | None] | None = None,
     ) -> None:
         self._render = render
         self._changes = changes
+        self._live = live
         self._size = size
-        # key -> (record, change times, valid from, valid until, encoded rendering)
-        self._entries: OrderedDict[str, tuple[Record, Sequence[float], float, float, bytes]] = (
+        # key -> (record, (change times, live window), valid from, valid until, encoded rendering)
+        self._entries: OrderedDict[str, tuple[Record, _Changes, float, float, bytes]] = (
             OrderedDict()
         )
 
@@ -196,12 +204,19 @@ class RenderCache:
         entry = self._entries.get(key)
         if entry is not None and entry[0] is record and entry[2] <= now < entry[3]:
             return entry[4]
-        times = entry[1] if entry is not None and entry[0] is record else self._changes(record)
-        index = bisect_right(times, now)
-        low = times[index - 1] if index else float("-inf")
-        high = times[index] if index < len(times) else float("inf")
+        if entry is not None and entry[0] is record:
+            changes = entry[1]
+        else:
+            changes = (self._changes(record), self._live(record) if self._live else None)
+        times, live = changes
         body = orjson.dumps(self._render(record, now))
-        self._entries[key] = (record, times, low, high, body)
+        if live is not None and live[0] <= now < live[1]:
+            low = high = now  # valid nowhere: rendered afresh while live
+        else:
+            index = bisect_right(times, now)
+            low = times[index - 1] if index else float("-inf")
+            high = times[index] if index < len(times) else float("inf")
+        self._entries[key] = (record, changes, low, high, body)
         if entry is None and len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return body
@@ -224,11 +239,12 @@ def render_cache(
     rt: Runtime,
     render: Callable[[Record, float], Any],
     changes: Callable[[Record], Sequence[float]],
+    live: Callable[[Record], tuple[float, float] | None] | None = None,
 ) -> RenderCache:
     """The runtime's cache of encoded renderings (made on first use after a reset)."""
     cache = rt.services.get(RENDERINGS)
     if cache is None:
-        cache = rt.services[RENDERINGS] = RenderCache(render, changes)
+        cache = rt.services[RENDERINGS] = RenderCache(render, changes, live=live)
     return cache
 
 
