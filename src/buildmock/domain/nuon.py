@@ -279,9 +279,11 @@ def render_log_stream(
     }
 
 
-def render_runner_job(record: dict[str, Any], now: float) -> dict[str, Any]:
-    """The build's ``app.RunnerJob`` as it stands at ``now``."""
-    tl = timeline(record)
+def render_runner_job(
+    record: dict[str, Any], now: float, tl: Timeline | None = None
+) -> dict[str, Any]:
+    """The build's ``app.RunnerJob`` as it stands at ``now`` (``tl``: its timeline, if read)."""
+    tl = tl or timeline(record)
     state = tl.state_at(now)
     job = record["job"]
     status, description = JOB_STATUS[state]
@@ -455,10 +457,11 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     state = tl.state_at(now)
     releases = render_releases(record, now)
     commit = record["commit"]
+    changed = _last_change(tl, now)
     return {
         "id": record["id"],
         **_stamp(record, record["created_at"], org=False),
-        "updated_at": iso(_last_change(tl, now)),
+        "updated_at": iso(changed),
         "component_config_connection_id": record["component_config_connection_id"],
         "component_id": record["component_id"],
         "component_name": record["component_name"],
@@ -466,14 +469,14 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         "git_ref": record["git_ref"],
         "status": state,
         "status_description": _description(record, tl, state, now),
-        "runner_job": render_runner_job(record, now),
+        "runner_job": render_runner_job(record, now, tl),
         "log_stream": render_log_stream(
             record,
             record["log_stream_id"],
             record["id"],
             "component_builds",
             record["created_at"],
-            _last_change(tl, now),
+            changed,
             state not in TERMINAL,
         ),
         "vcs_connection_commit": {
