@@ -38,6 +38,8 @@ class Domain:
     changes: Callable[[Record], Sequence[float]] | None = None
     #: The window in which the rendering follows the time itself (never cached), if any.
     live: Callable[[Record], tuple[float, float] | None] | None = None
+    #: The rendering at a time in the live window, from one made earlier in it.
+    follow: Callable[[Any, tuple[float, float], float], Any] | None = None
 
 
 def _stainless(synth: Synth, now: float, outcome: str) -> Record:
@@ -83,7 +85,7 @@ DOMAINS = [
            stainless.change_times),
     Domain("nuon", _nuon, nuon.render_build, lambda b: str(b["status"]),
            "success", "failure", ("active", "error"), CASES["nuon"].settle, "queued",
-           nuon.change_times, nuon.live_window),
+           nuon.change_times, nuon.live_window, nuon.follow_build),
     Domain("vela", _vela, vela.render_build, lambda b: str(b["status"]),
            "success", "failure", ("success", "failure"), CASES["vela"].settle, "pending",
            vela.change_times),
@@ -155,8 +157,14 @@ def test_rendering_changes_only_at_the_change_times(domain: Domain, wanted: str)
         span = high - low
         samples = [low + span * f for f in (0, 0.001, 0.3, 0.5, 0.999)] + [high - 1e-6]
         if live is not None and live[0] <= low < live[1]:
-            # Inside the live window the rendering does follow the time (so it is not cached).
+            # Inside the live window the rendering does follow the time (so it is not cached as
+            # is), and ``follow`` makes it from the one made first in the window.
+            assert live[0] in times and live[1] in times
             assert domain.render(record, samples[1]) != domain.render(record, samples[2])
+            kept = domain.render(record, samples[0])
+            for at in samples[1:]:
+                assert domain.follow is not None
+                assert domain.follow(kept, live, at) == domain.render(record, at)
             continue
         first = domain.render(record, samples[0])
         assert all(domain.render(record, at) == first for at in samples if at < high)

@@ -56,6 +56,24 @@ def test_a_live_window_is_rendered_afresh_every_time() -> None:
         b"0.0",
     ]
     assert calls == [5, 11, 12, 20]
+    # With ``follow``, the rendering kept for the window's interval is carried to ``now``.
+    calls.clear()
+    follows: list[float] = []
+
+    def follow(kept: float, window: tuple[float, float], now: float) -> float:
+        follows.append(now)
+        return kept + (now - kept)
+
+    cache = RenderCache(
+        render, lambda record: (10.0, 20.0), live=lambda record: (10.0, 20.0), follow=follow
+    )
+    assert [cache.encoded("a", record, t) for t in (11, 12, 19, 20)] == [
+        b"11",
+        b"12",
+        b"19",
+        b"0.0",
+    ]
+    assert calls == [11, 20] and follows == [12, 19]
 
 
 class _Pair:

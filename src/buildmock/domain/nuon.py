@@ -513,6 +513,15 @@ def live_window(record: dict[str, Any]) -> tuple[float, float] | None:
     return None if started is None else (started, float(record["marks"][-1][1]))
 
 
+def follow_build(
+    rendered: dict[str, Any], window: tuple[float, float], now: float
+) -> dict[str, Any]:
+    """:func:`render_build` at ``now`` from its rendering earlier in the build's
+    :func:`live_window`: only the runner job's ``execution_time`` has moved."""
+    job = {**rendered["runner_job"], "execution_time": int((now - window[0]) * _SECOND)}
+    return {**rendered, "runner_job": job}
+
+
 def render_history_item(record: dict[str, Any], now: float) -> dict[str, Any]:
     """A ``service.OrgComponentBuildHistoryItem``: the build and where it belongs."""
     return {
