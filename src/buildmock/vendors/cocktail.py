@@ -276,11 +276,13 @@ async def get_build_run(rt: Runtime, build_seq: int) -> Response:
     An unknown run is ResourceNotFound; with ``--cocktail-errors vendor`` it is ``result: null``,
     as the vendor's ``getBuildRun`` answers.
     """
-    record = rt.store.get(KIND, str(build_seq))
-    if record is None and rt.settings.cocktail_errors == "vendor":
-        return ok(None)
     key = str(build_seq)
-    return ok(renderings(rt).fragment(key, stored(rt, build_seq), rt.now()))
+    record = rt.store.get(KIND, key)
+    if record is None:
+        if rt.settings.cocktail_errors == "vendor":
+            return ok(None)
+        raise not_found(build_seq)
+    return ok(renderings(rt).fragment(key, record, rt.now()))
 
 
 async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
