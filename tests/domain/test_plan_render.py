@@ -7,7 +7,7 @@ its ``render_*`` with the record and a time, exactly as the vendor module does.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,12 @@ class Domain:
     ended: tuple[str, str]
     settle: float
     first: str  # the status a record shows the moment it is planned
+    #: The times at which the rendering changes (what a ``RenderCache`` keys on), if cached.
+    changes: Callable[[Record], Sequence[float]] | None = None
+    #: The window in which the rendering follows the time itself (never cached), if any.
+    live: Callable[[Record], tuple[float, float] | None] | None = None
+    #: The rendering at a time in the live window, from one made earlier in it.
+    follow: Callable[[Any, tuple[float, float], float], Any] | None = None
 
 
 def _stainless(synth: Synth, now: float, outcome: str) -> Record:
@@ -75,13 +81,17 @@ def _escape(synth: Synth, now: float, outcome: str) -> Record:
 
 DOMAINS = [
     Domain("stainless", _stainless, stainless.render_build, CASES["stainless"].status,
-           "success", "failure", ("success", "failure"), CASES["stainless"].settle, "running"),
+           "success", "failure", ("success", "failure"), CASES["stainless"].settle, "running",
+           stainless.change_times),
     Domain("nuon", _nuon, nuon.render_build, lambda b: str(b["status"]),
-           "success", "failure", ("active", "error"), CASES["nuon"].settle, "queued"),
+           "success", "failure", ("active", "error"), CASES["nuon"].settle, "queued",
+           nuon.change_times, nuon.live_window, nuon.follow_build),
     Domain("vela", _vela, vela.render_build, lambda b: str(b["status"]),
-           "success", "failure", ("success", "failure"), CASES["vela"].settle, "pending"),
+           "success", "failure", ("success", "failure"), CASES["vela"].settle, "pending",
+           vela.change_times),
     Domain("cocktail", _cocktail, cocktail.render_run, lambda b: str(b["runState"]),
-           "DONE", "ERROR", ("DONE", "ERROR"), CASES["cocktail"].settle, "CREATED"),
+           "DONE", "ERROR", ("DONE", "ERROR"), CASES["cocktail"].settle, "CREATED",
+           cocktail.change_times),
     Domain("escape", _escape, lambda r, now: escape.render_execution(escape.BUILD, r, now),
            lambda b: str(b["status"]), "ok", "failed", ("ok", "failed"), CASES["escape"].settle, "new"),
 ]  # fmt: skip
@@ -129,3 +139,34 @@ def test_rendering_is_pure(domain: Domain) -> None:
     assert record == kept  # rendering changed nothing
     assert domain.render(record, T0 + 1) == early  # nor depends on what was rendered before
     assert domain.render(record, T0 + domain.settle) == later
+
+
+@pytest.mark.parametrize("wanted", ["success", "failure"])
+@pytest.mark.parametrize("domain", [d for d in DOMAINS if d.changes], ids=lambda d: d.name)
+def test_rendering_changes_only_at_the_change_times(domain: Domain, wanted: str) -> None:
+    # A RenderCache reuses a rendering until the next change time: between two of them (and at
+    # the first), the rendering must be the same whatever the time.
+    assert domain.changes is not None
+    outcome = domain.success if wanted == "success" else domain.failure
+    record = domain.plan(Synth(5, domain.name), T0, outcome)
+    times = list(domain.changes(record))
+    assert times == sorted(set(times)) and times[0] <= T0
+    live = domain.live(record) if domain.live else None
+    renderings = set()
+    for low, high in zip([T0 - 50, *times], [*times, times[-1] + 500], strict=True):
+        span = high - low
+        samples = [low + span * f for f in (0, 0.001, 0.3, 0.5, 0.999)] + [high - 1e-6]
+        if live is not None and live[0] <= low < live[1]:
+            # Inside the live window the rendering does follow the time (so it is not cached as
+            # is), and ``follow`` makes it from the one made first in the window.
+            assert live[0] in times and live[1] in times
+            assert domain.render(record, samples[1]) != domain.render(record, samples[2])
+            kept = domain.render(record, samples[0])
+            for at in samples[1:]:
+                assert domain.follow is not None
+                assert domain.follow(kept, live, at) == domain.render(record, at)
+            continue
+        first = domain.render(record, samples[0])
+        assert all(domain.render(record, at) == first for at in samples if at < high)
+        renderings.add(repr(first))
+    assert len(renderings) > 2  # it does change, at those times

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from buildmock.core import ids
 from buildmock.synth import Synth
 from buildmock.synth.factory import iso
@@ -51,3 +53,25 @@ def test_shapes() -> None:
 
 def test_iso_is_utc_with_milliseconds() -> None:
     assert iso(1735689600.25) == "2025-01-01T00:00:00.250Z"
+
+
+class _FakerWords(Synth):
+    """The word draws as Faker's own ``word()`` / ``words(3)`` make them (the reference)."""
+
+    def _words(self, count: int) -> list[str]:
+        return [self.faker.word()] if count == 1 else list(self.faker.words(count))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_words_are_fakers_own_draws(seed: int) -> None:
+    # Synth draws words from Faker's stream without Faker's per-call copy of its word list;
+    # the values (and what the stream gives next) must be exactly Faker's.
+    fast, reference = Synth(seed, "words"), _FakerWords(seed, "words")
+
+    def draws(s: Synth) -> list[object]:
+        return [
+            (s.commit_message(), s.slug(2), s.branch(), s.word(), s.sentence(), s.person())
+            for _ in range(20)
+        ]
+
+    assert draws(fast) == draws(reference)

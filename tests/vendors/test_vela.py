@@ -469,3 +469,25 @@ def test_step_writes_need_vela_permissions_and_a_worker_report_stays(client: Tes
     advance(client, 600)  # the uploaded log no longer grows with the clock
     assert _read(client, "1/steps/1/logs")["data"] == "ZG9uZQo="
     assert client.post(f"{step}/logs", json={}, headers=H).status_code == 409
+
+
+def test_the_org_list_shows_every_repo_build_as_its_get_does(client: TestClient) -> None:
+    # The org-wide list filters stored builds and renders only its page: its entries must be what
+    # each build's GET answers, newest first, and its filters must read the status at ``now``.
+    other = "/vela/api/v1/repos/github/hello-world"
+    made = [(REPO, create(client)), (other, create(client, repo=other)),
+            (REPO, create(client, "failure", event="tag"))]  # fmt: skip
+    create(client, repo="/vela/api/v1/repos/go-vela/server")  # another org: never listed
+    advance(client, 20)
+    made.append((other, create(client, repo=other)))
+    builds = [get(client, b["number"], repo) for repo, b in made]
+    builds.sort(key=lambda b: (-b["created"], b["id"]))
+    assert len({b["status"] for b in builds}) > 1
+    listed = client.get("/vela/api/v1/repos/github/builds", headers=H)
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == builds
+    for status in {b["status"] for b in builds}:
+        filtered = client.get(f"/vela/api/v1/repos/github/builds?status={status}", headers=H)
+        assert filtered.json() == [b for b in builds if b["status"] == status]
+    tags = client.get("/vela/api/v1/repos/github/builds?event=tag", headers=H).json()
+    assert tags == [b for b in builds if b["event"] == "tag"]

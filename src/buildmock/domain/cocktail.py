@@ -527,6 +527,15 @@ def render_run(run: dict[str, Any], now: float) -> dict[str, Any]:
     }
 
 
+def change_times(run: dict[str, Any]) -> tuple[float, ...]:
+    """Every time at which :func:`render_run`'s answer changes, sorted: it is constant in
+    between (it reads ``now`` only against the run's marks and its steps' begin and end)."""
+    times = {float(at) for _, at in run["marks"]}
+    for step in run["steps"]:
+        times.update(float(t) for t in (step["begin"], step["end"]) if t is not None)
+    return tuple(sorted(times))
+
+
 def _init_done(steps: list[dict[str, Any]]) -> bool:
     return all(s["stepState"] == "DONE" for s in steps if s["stepType"] == "INIT")
 

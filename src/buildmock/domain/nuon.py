@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -278,9 +279,11 @@ def render_log_stream(
     }
 
 
-def render_runner_job(record: dict[str, Any], now: float) -> dict[str, Any]:
-    """The build's ``app.RunnerJob`` as it stands at ``now``."""
-    tl = timeline(record)
+def render_runner_job(
+    record: dict[str, Any], now: float, tl: Timeline | None = None
+) -> dict[str, Any]:
+    """The build's ``app.RunnerJob`` as it stands at ``now`` (``tl``: its timeline, if read)."""
+    tl = tl or timeline(record)
     state = tl.state_at(now)
     job = record["job"]
     status, description = JOB_STATUS[state]
@@ -454,10 +457,11 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     state = tl.state_at(now)
     releases = render_releases(record, now)
     commit = record["commit"]
+    changed = _last_change(tl, now)
     return {
         "id": record["id"],
         **_stamp(record, record["created_at"], org=False),
-        "updated_at": iso(_last_change(tl, now)),
+        "updated_at": iso(changed),
         "component_config_connection_id": record["component_config_connection_id"],
         "component_id": record["component_id"],
         "component_name": record["component_name"],
@@ -465,14 +469,14 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         "git_ref": record["git_ref"],
         "status": state,
         "status_description": _description(record, tl, state, now),
-        "runner_job": render_runner_job(record, now),
+        "runner_job": render_runner_job(record, now, tl),
         "log_stream": render_log_stream(
             record,
             record["log_stream_id"],
             record["id"],
             "component_builds",
             record["created_at"],
-            _last_change(tl, now),
+            changed,
             state not in TERMINAL,
         ),
         "vcs_connection_commit": {
@@ -492,6 +496,30 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
         ],
         **{key: record[key] for key in _BRANCH_KEYS if key in record},
     }
+
+
+def change_times(record: dict[str, Any]) -> tuple[float, ...]:
+    """The times at which :func:`render_build`'s answer changes, sorted (outside
+    :func:`live_window`, it reads ``now`` only against the marks and the releases' phases)."""
+    times = {float(at) for _, at in record["marks"]}
+    for release in record["releases"]:
+        times.update(float(release["at"]) + offset for offset in (0, 5, 25))
+    return tuple(sorted(times))
+
+
+def live_window(record: dict[str, Any]) -> tuple[float, float] | None:
+    """While building, the runner job's ``execution_time`` follows ``now`` itself."""
+    started = timeline(record).entered("building", math.inf)
+    return None if started is None else (started, float(record["marks"][-1][1]))
+
+
+def follow_build(
+    rendered: dict[str, Any], window: tuple[float, float], now: float
+) -> dict[str, Any]:
+    """:func:`render_build` at ``now`` from its rendering earlier in the build's
+    :func:`live_window`: only the runner job's ``execution_time`` has moved."""
+    job = {**rendered["runner_job"], "execution_time": int((now - window[0]) * _SECOND)}
+    return {**rendered, "runner_job": job}
 
 
 def render_history_item(record: dict[str, Any], now: float) -> dict[str, Any]:

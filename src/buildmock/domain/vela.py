@@ -266,6 +266,12 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     return fields
 
 
+def change_times(record: dict[str, Any]) -> tuple[float, ...]:
+    """Every time at which :func:`render_build`'s answer changes, sorted: it reads ``now`` only
+    against the record's marks, so it is constant in between."""
+    return tuple(sorted({float(at) for _, at in record["marks"]}))
+
+
 def render_created(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The build as create and restart answer it: read back before it is published to the queue, so
     not yet ``enqueued`` and without the queue route as its host."""

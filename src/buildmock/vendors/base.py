@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from starlette.datastructures import URL
@@ -175,9 +175,13 @@ class RenderCache:
     """Encoded renderings of stored records, reused while a rendering cannot have changed.
 
     A record's rendering depends on ``now`` only through its timelines, so it is constant between
-    two consecutive mark times; ``changes(record)`` lists those times. An entry is reused while the
-    same record object is asked for within the same interval, so the bytes are exactly what
-    rendering afresh would give. At most ``size`` entries are kept (oldest dropped first).
+    two consecutive change times; ``changes(record)`` lists those times. ``live(record)``, if
+    given, names a window ``[start, end)`` (both change times) in which the rendering follows
+    ``now`` itself (a running job's elapsed time): there it is rendered afresh every time, or,
+    with ``follow``, made from the rendering kept for the interval (``follow(kept, window, now)``
+    is the rendering at ``now``). An entry is reused while the same record object is asked for
+    within the same interval, so the bytes are exactly what rendering afresh would give. At most
+    ``size`` entries are kept (oldest dropped first).
     """
 
     def __init__(
@@ -185,26 +189,39 @@ class RenderCache:
         render: Callable[[Record, float], Any],
         changes: Callable[[Record], Sequence[float]],
         size: int = 4096,
+        live: Callable[[Record], tuple[float, float] | None] | None = None,
+        follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
     ) -> None:
         self._render = render
         self._changes = changes
+        self._live = live
+        self._follow = follow
         self._size = size
-        # key -> (record, change times, valid from, valid until, encoded rendering)
-        self._entries: OrderedDict[str, tuple[Record, Sequence[float], float, float, bytes]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def encoded(self, key: str, record: Record, now: float) -> bytes:
         """``orjson.dumps(render(record, now))``, from the cache when still valid."""
         entry = self._entries.get(key)
-        if entry is not None and entry[0] is record and entry[2] <= now < entry[3]:
-            return entry[4]
-        times = entry[1] if entry is not None and entry[0] is record else self._changes(record)
+        if entry is not None and entry.record is record and entry.low <= now < entry.high:
+            if entry.kept is None:
+                return entry.body
+            assert self._follow is not None and entry.live is not None
+            return orjson.dumps(self._follow(entry.kept, entry.live, now))
+        if entry is not None and entry.record is record:
+            times, live = entry.times, entry.live
+        else:
+            times, live = self._changes(record), self._live(record) if self._live else None
         index = bisect_right(times, now)
         low = times[index - 1] if index else float("-inf")
         high = times[index] if index < len(times) else float("inf")
-        body = orjson.dumps(self._render(record, now))
-        self._entries[key] = (record, times, low, high, body)
+        rendering = self._render(record, now)
+        body, kept = orjson.dumps(rendering), None
+        if live is not None and live[0] <= now < live[1]:
+            if self._follow is None:
+                low = high = now  # valid nowhere: rendered afresh while live
+            else:
+                low, high, kept = max(low, live[0]), min(high, live[1]), rendering
+        self._entries[key] = _Entry(record, times, live, low, high, body, kept)
         if entry is None and len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return body
@@ -216,6 +233,37 @@ class RenderCache:
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
+
+
+class _Entry(NamedTuple):
+    """A record's cached rendering, valid from ``low`` until ``high``."""
+
+    record: Record
+    times: Sequence[float]
+    live: tuple[float, float] | None
+    low: float
+    high: float
+    body: bytes
+    kept: Any  # in a live window with ``follow``: the rendering ``follow`` starts from
+
+
+#: Where a runtime keeps its :class:`RenderCache` (``Runtime.services``, emptied by a reset and a
+#: state load, so a cache never outlives the records it was filled from).
+RENDERINGS = "renderings"
+
+
+def render_cache(
+    rt: Runtime,
+    render: Callable[[Record, float], Any],
+    changes: Callable[[Record], Sequence[float]],
+    live: Callable[[Record], tuple[float, float] | None] | None = None,
+    follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
+) -> RenderCache:
+    """The runtime's cache of encoded renderings (made on first use after a reset)."""
+    cache = rt.services.get(RENDERINGS)
+    if cache is None:
+        cache = rt.services[RENDERINGS] = RenderCache(render, changes, live=live, follow=follow)
+    return cache
 
 
 def text_response(

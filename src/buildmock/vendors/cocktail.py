@@ -16,12 +16,14 @@ from buildmock.settings import VendorOption
 from buildmock.store.redis import RedisStore
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     View,
     json_response,
     preferred_outcome,
     register,
+    render_cache,
     request_headers,
     stored_marks,
 )
@@ -94,6 +96,11 @@ def _implied_build(seed: int, build_seq: int) -> dict[str, Any]:
     from buildmock.synth import Synth
 
     return model.synth_build(Synth(seed, "cocktail"), build_seq)
+
+
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded runs."""
+    return render_cache(rt, model.render_run, model.change_times)
 
 
 def build(rt: Runtime, build_seq: int) -> dict[str, Any]:
@@ -231,8 +238,9 @@ async def rerun_build_from_history(
 
 async def list_build_runs(rt: Runtime, build_seq: int) -> Response:
     """GET /v1/build/run?buildSeq=: the build's runs, newest first, at most ``LIST_LIMIT``."""
-    now = rt.now()
-    return ok([model.render_run(r, now) for r in runs_of(rt, build_seq, model.LIST_LIMIT)])
+    now, cache = rt.now(), renderings(rt)
+    runs = runs_of(rt, build_seq, model.LIST_LIMIT)
+    return ok([cache.fragment(str(r["buildRunSeq"]), r, now) for r in runs])
 
 
 async def list_latest_build_runs(
@@ -279,10 +287,13 @@ async def get_build_run(rt: Runtime, build_seq: int) -> Response:
     An unknown run is ResourceNotFound; with ``--cocktail-errors vendor`` it is ``result: null``,
     as the vendor's ``getBuildRun`` answers.
     """
-    record = rt.store.get(KIND, str(build_seq))
-    if record is None and ERRORS.of(rt.settings) == "vendor":
-        return ok(None)
-    return ok(model.render_run(stored(rt, build_seq), rt.now()))
+    key = str(build_seq)
+    record = rt.store.get(KIND, key)
+    if record is None:
+        if ERRORS.of(rt.settings) == "vendor":
+            return ok(None)
+        raise not_found(build_seq)
+    return ok(renderings(rt).fragment(key, record, rt.now()))
 
 
 async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:

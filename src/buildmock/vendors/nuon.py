@@ -16,13 +16,16 @@ from buildmock.domain import nuon as model
 from buildmock.fixtures import FixtureContext
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     build_view,
     check_bearer,
     json_response,
     preferred_outcome,
+    raw_json_response,
     register,
+    render_cache,
     request_headers,
 )
 
@@ -129,14 +132,23 @@ def stored(rt: Runtime, build_id: str, comp: dict[str, Any] | None = None) -> di
     return record
 
 
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded builds."""
+    return render_cache(
+        rt, model.render_build, model.change_times, model.live_window, model.follow_build
+    )
+
+
+def rendered(rt: Runtime, record: dict[str, Any]) -> Response:
+    """A stored build as Nuon sends it now."""
+    return raw_json_response(renderings(rt).encoded(record["id"], record, rt.now()))
+
+
 def builds_of(rt: Runtime, comp: dict[str, Any]) -> Any:
     """The component's builds in the caller's org, newest first."""
-    for _, record in rt.store.scan(KIND):
-        if (
-            record["component_id"] == comp["id"]
-            and record["org_id"] == org()
-            and record["app_id"] == comp["app_id"]
-        ):
+    caller = org()
+    for _, record in rt.store.scan(KIND, where={"component_id": comp["id"]}):
+        if record["org_id"] == caller and record["app_id"] == comp["app_id"]:
             yield record
 
 
@@ -155,13 +167,15 @@ def paged(
                "X-Nuon-Page-Offset": str(offset), "X-Nuon-Page-Limit": str(limit)}  # fmt: skip
     if page > 0:
         headers["X-Nuon-Page-Number"] = str(page)
-    return json_response([model.render_build(r, now) for r in taken[:limit]], headers=headers)
+    cache = renderings(rt)
+    shown = [cache.fragment(r["id"], r, now) for r in taken[:limit]]
+    return json_response(shown, headers=headers)
 
 
 def latest(rt: Runtime, comp: dict[str, Any]) -> Response:
     """The component's newest build, or 404."""
     for record in builds_of(rt, comp):
-        return json_response(model.render_build(record, rt.now()))
+        return rendered(rt, record)
     raise ApiError(404, "unable to get latest component build: record not found",
                    description=f"component {comp['id']} has no builds")  # fmt: skip
 
@@ -177,13 +191,12 @@ async def create_component_build(rt: Runtime, component_id: str, body: dict[str,
 
 async def get_build(rt: Runtime, build_id: str) -> Response:
     """GET /v1/components/builds/{build_id}."""
-    return json_response(model.render_build(stored(rt, build_id), rt.now()))
+    return rendered(rt, stored(rt, build_id))
 
 
 async def get_component_build(rt: Runtime, component_id: str, build_id: str) -> Response:
     """GET /v1/components/{component_id}/builds/{build_id}."""
-    record = stored(rt, build_id, component(rt, component_id))
-    return json_response(model.render_build(record, rt.now()))
+    return rendered(rt, stored(rt, build_id, component(rt, component_id)))
 
 
 async def get_latest_component_build(rt: Runtime, component_id: str) -> Response:
@@ -233,8 +246,7 @@ async def get_app_component_build(
     rt: Runtime, app_id: str, component_id: str, build_id: str
 ) -> Response:
     """GET /v1/apps/{app_id}/components/{component_id}/builds/{build_id}."""
-    record = stored(rt, build_id, component(rt, component_id, app_id))
-    return json_response(model.render_build(record, rt.now()))
+    return rendered(rt, stored(rt, build_id, component(rt, component_id, app_id)))
 
 
 async def cancel_app_component_build(

@@ -25,6 +25,7 @@ from buildmock.vendors.base import (
     preferred_outcome,
     raw_json_response,
     register,
+    render_cache,
     request_headers,
 )
 
@@ -91,11 +92,8 @@ def stored(rt: Runtime, build_id: str) -> dict[str, Any]:
 
 
 def renderings(rt: Runtime) -> RenderCache:
-    """The runtime's cache of encoded builds (rebuilt after a reset)."""
-    cache = rt.services.get("renderings")
-    if cache is None:
-        cache = rt.services["renderings"] = RenderCache(model.render_build, model.change_times)
-    return cache
+    """The runtime's cache of encoded builds."""
+    return render_cache(rt, model.render_build, model.change_times)
 
 
 def forced_outcome() -> str | None:

@@ -15,13 +15,16 @@ from buildmock.fixtures import FixtureContext
 from buildmock.settings import Settings, VendorOption
 from buildmock.vendors.base import (
     Headers,
+    RenderCache,
     Runtime,
     Vendor,
     bearer_token,
     build_view,
     json_response,
     preferred_outcome,
+    raw_json_response,
     register,
+    render_cache,
     request_headers,
     request_url,
     same_token,
@@ -113,6 +116,11 @@ def stored(rt: Runtime, org: str, repo: str, number: int) -> dict[str, Any]:
     if record is None or (record["fields"]["repo_id"], record["fields"]["number"]) != (rid, number):
         raise ApiError(404, f"unable to read build {org}/{repo}/{number}: record not found")
     return record
+
+
+def renderings(rt: Runtime) -> RenderCache:
+    """The runtime's cache of encoded builds."""
+    return render_cache(rt, model.render_build, model.change_times)
 
 
 def save(rt: Runtime, record: dict[str, Any], old: dict[str, Any] | None = None) -> None:
@@ -221,6 +229,31 @@ async def create_build(rt: Runtime, org: str, repo: str, body: dict[str, Any]) -
     return json_response(model.render_created(record, rt.now()), 201)
 
 
+def shows(
+    record: dict[str, Any], now: float, wanted: dict[str, str | None], status: str | None
+) -> bool:
+    """Whether a list filtered on ``wanted`` fields and ``status`` shows the build at ``now``.
+
+    Rendering changes none of those fields but the status (read from the marks), so only the
+    page shown is rendered."""
+    fields = record["fields"]
+    if any(v is not None and fields[k] != v for k, v in wanted.items()):
+        return False
+    return status is None or model.status_at(record, now) == status
+
+
+def page_of(
+    rt: Runtime, records: list[dict[str, Any]], now: float, page: int, per_page: int
+) -> Response:
+    """One page of ``records`` (sorted), rendered, with Vela's paging headers."""
+    headers = model.paging_headers(
+        str(request_url().replace(query="")), page, per_page, len(records)
+    )
+    cache = renderings(rt)
+    taken = records[(page - 1) * per_page : page * per_page]
+    return json_response([cache.fragment(str(r["id"]), r, now) for r in taken], headers=headers)
+
+
 async def list_builds(
     rt: Runtime, org: str, repo: str, event: str | None = None, commit: str | None = None,
     branch: str | None = None, status: str | None = None, before: int | None = None, after: int = 0,
@@ -236,22 +269,22 @@ async def list_builds(
         model.check_query_int64(name, value, f" for repo {org}/{repo}")
     rid, now = repo_id(rt, org, repo), rt.now()
     until = int(now) + 1 if before is None else before
-    wanted = {"event": event, "commit": commit, "branch": branch, "status": status}
-    shown = []
-    for _, record in rt.store.scan(KIND):
-        if record["fields"]["repo_id"] != rid or not after < record["fields"]["created"] < until:
-            continue
-        build = model.render_build(record, now)
-        if all(v is None or build[k] == v for k, v in wanted.items()):
-            shown.append(build)
-    shown.sort(key=lambda b: (b["number"], b["id"]), reverse=True)
-    headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(shown))
-    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+    wanted = {"event": event, "commit": commit, "branch": branch}
+    shown = [
+        record
+        for _, record in rt.store.scan(KIND)
+        if record["fields"]["repo_id"] == rid
+        and after < record["fields"]["created"] < until
+        and shows(record, now, wanted, status)
+    ]
+    shown.sort(key=lambda r: (r["fields"]["number"], r["fields"]["id"]), reverse=True)
+    return page_of(rt, shown, now, page, per_page)
 
 
 async def get_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
     """GET /api/v1/repos/{org}/{repo}/builds/{build}."""
-    return json_response(model.render_build(stored(rt, org, repo, build), rt.now()))
+    record = stored(rt, org, repo, build)
+    return raw_json_response(renderings(rt).encoded(str(record["id"]), record, rt.now()))
 
 
 async def update_build(
@@ -317,17 +350,14 @@ async def list_org_builds(
     if not model.valid_name(org):
         raise ApiError(404, f"unable to read org {org}: record not found")
     now, prefix = rt.now(), f"{org}/"
-    wanted = {"event": event, "branch": branch, "status": status}
-    shown = []
-    for _, record in rt.store.scan(KIND):
-        if not full_name(rt, record).startswith(prefix):
-            continue
-        build = model.render_build(record, now)
-        if all(v is None or build[k] == v for k, v in wanted.items()):
-            shown.append(build)
-    shown.sort(key=lambda b: (-b["created"], b["id"]))
-    headers = model.paging_headers(str(request_url().replace(query="")), page, per_page, len(shown))
-    return json_response(shown[(page - 1) * per_page : page * per_page], headers=headers)
+    shown = [
+        record
+        for _, record in rt.store.scan(KIND)
+        if full_name(rt, record).startswith(prefix)
+        and shows(record, now, {"event": event, "branch": branch}, status)
+    ]
+    shown.sort(key=lambda r: (-r["fields"]["created"], r["fields"]["id"]))
+    return page_of(rt, shown, now, page, per_page)
 
 
 async def get_build_by_id(rt: Runtime, id_: int) -> Response:
