@@ -22,6 +22,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILDMOCK = Path(sys.executable).with_name("buildmock")
 VENDORS = ("cocktail", "escape", "nuon", "stainless", "vela")
+#: Seconds between two looks at the run's processes' CPU time (a worker's last fraction of it may be missed).
+POLL = 0.5
+_TICKS = os.sysconf("SC_CLK_TCK")
 _SUMMARY = re.compile(
     r"^(\w+) \(mock:\w+\): (\d+) scenarios, (\d+) requests, (\d+) findings? in ([\d.]+)s"
 )
@@ -56,22 +60,54 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Note the CPU seconds so far of ``root`` and each process under it (from ``/proc``) in ``seen``."""
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    for pid, seconds in cpu.items():
+        up = pid
+        while up in parent and up != root:
+            up = parent[up]
+        if up == root:
+            seen[pid] = max(seen.get(pid, 0.0), seconds)
+
+
 def contract(label: str, args: list[str]) -> Run:
     """Run ``buildmock contract --mock ARGS`` and measure it."""
     before, load = _children_cpu(), _load()
     started = time.perf_counter()
-    done = subprocess.run(
+    seen: dict[int, float] = {}
+    with subprocess.Popen(
         [str(BUILDMOCK), "contract", "--mock", *args],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    ) as process:  # fmt: skip
+        reader = threading.Thread(
+            target=lambda: out.append(process.stdout.read() if process.stdout else "")
+        )
+        out: list[str] = []
+        reader.start()
+        while process.poll() is None:
+            _tree_cpu(process.pid, seen)
+            time.sleep(POLL)
+        reader.join()
     wall = time.perf_counter() - started
     apis = {}
-    for line in done.stdout.splitlines():
+    for line in "".join(out).splitlines():
         match = _SUMMARY.match(line)
         if match:
             api, scenarios, requests, findings, seconds = match.groups()
             apis[api] = (int(scenarios), int(requests), int(findings), float(seconds))
-    return Run(label, wall, _children_cpu() - before, done.returncode, (load, _load()), apis)
+    # Processes already reaped by their parent are counted until their last poll; the command itself in full.
+    seen[process.pid] = max(seen.get(process.pid, 0.0), _children_cpu() - before)
+    return Run(label, wall, sum(seen.values()), process.returncode, (load, _load()), apis)
 
 
 def floor(cpu: dict[str, float], jobs: int) -> float:
