@@ -253,9 +253,9 @@ _collector_saved: tuple[int, ...] = ()
 def quiet_collector() -> Iterator[None]:
     """While the block runs, the cyclic garbage collector skips what was loaded before it and runs fully less often.
 
-    A run allocates millions of short-lived objects (Hypothesis draws, cases, responses) on top of a large
+    A run allocates short-lived objects by the million (Hypothesis draws, cases, responses) on top of a large
     heap that lives as long as the run (Schemathesis, Hypothesis, the parsed spec, the mock). CPython's full
-    collections walk all of it, over and over: about a sixth of a run's CPU time. Here the heap the run
+    collections walk all of it, over and over (17 % of Nuon's run's CPU, bench/RESULTS.md). Here the heap the run
     starts with is frozen (``gc.freeze``: never collected, so never walked) and a full collection comes
     after :data:`FULL_COLLECTION_EVERY` younger ones; young objects are collected as usual. What is
     generated and checked does not change. The collector's settings are back once no run needs them.
