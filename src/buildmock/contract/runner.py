@@ -62,6 +62,11 @@ PARAMETER_LOCATIONS = ("path", "query", "header")
 AUTH_CHECK = "ignored_auth"
 
 
+#: libyaml's safe loader when PyYAML has it: the same documents, about 6x faster than the pure-Python one
+#: (a run parses every tested spec before the first request).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class ContractError(ValueError):
     """A run that cannot start or cannot be trusted: exit code 2 with a one-line reason."""
 
@@ -142,7 +147,7 @@ def load_spec(specs: Path, api: str) -> dict[str, Any]:
     """The parsed ``specs/<api>.yaml``; ContractError if it is missing or not an OpenAPI document."""
     path = specs / f"{api}.yaml"
     try:
-        spec = yaml.safe_load(path.read_text())
+        spec = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     except OSError as exc:
         raise ContractError(f"spec for {api!r} unusable: {exc.strerror or exc} ({path})") from None
     except yaml.YAMLError as exc:

@@ -1,0 +1,53 @@
+"""``engine.quiet_collector``: the run's collector settings, and the process's back after it."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from buildmock.contract.engine import FULL_COLLECTION_EVERY, quiet_collector
+
+
+def test_a_run_freezes_its_starting_heap_and_collects_fully_less_often() -> None:
+    before = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    with quiet_collector():
+        assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
+        assert gc.get_freeze_count() > frozen_before
+        frozen_in_run = gc.get_freeze_count()
+        young = [[i] for i in range(1000)]  # allocated in the run: collected as usual, not frozen
+        assert gc.get_freeze_count() == frozen_in_run and len(young) == 1000
+        with quiet_collector():  # a nested run changes nothing and restores nothing
+            assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
+            assert gc.get_freeze_count() == frozen_in_run
+        assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen_before
+
+
+def test_the_settings_come_back_after_a_run_that_raised_and_across_threads() -> None:
+    before = gc.get_threshold()
+    entered, release = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with quiet_collector():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    assert entered.wait(10)
+    try:
+        with quiet_collector():
+            raise RuntimeError("the run broke")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == (
+        before[0],
+        before[1],
+        FULL_COLLECTION_EVERY,
+    )  # the other run still needs it
+    release.set()
+    thread.join(10)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
