@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from buildmock.contract.engine import FULL_COLLECTION_EVERY
 from buildmock.server import BuildMockApp, create_app
 from buildmock.settings import Settings
 from tests.cases import CASES, VendorCase
@@ -66,3 +68,15 @@ def advance(client: TestClient, seconds: float) -> None:
     """Move the mock's manual clock through the control API."""
     response = client.post("/__buildmock/clock/advance", json={"seconds": seconds}, headers=CONTROL)
     assert response.status_code == 200, response.text
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze the heap loaded for the run and collect it fully 10x less often (each xdist worker).
+
+    The suite runs Schemathesis in process over and over; CPython's full collections would walk
+    everything imported and collected each time (a contract run does the same, for the same reason:
+    ``contract.engine.quiet_collector``). Only garbage collection timing changes, no test.
+    """
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
