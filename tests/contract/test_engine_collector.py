@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterator
+
+import pytest
 
 from buildmock.contract.engine import FULL_COLLECTION_EVERY, quiet_collector
 
 
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """A process that froze nothing (the suite's workers freeze their heap: tests/conftest.py)."""
+    gc.unfreeze()
+    yield
+    gc.freeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
 def test_a_run_freezes_its_starting_heap_and_collects_fully_less_often() -> None:
     before = gc.get_threshold()
     frozen_before = gc.get_freeze_count()
@@ -25,6 +37,7 @@ def test_a_run_freezes_its_starting_heap_and_collects_fully_less_often() -> None
     assert gc.get_freeze_count() == frozen_before
 
 
+@pytest.mark.usefixtures("unfrozen")
 def test_the_settings_come_back_after_a_run_that_raised_and_across_threads() -> None:
     before = gc.get_threshold()
     entered, release = threading.Event(), threading.Event()
@@ -51,3 +64,12 @@ def test_the_settings_come_back_after_a_run_that_raised_and_across_threads() -> 
     thread.join(10)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_the_process_froze_itself_stays_frozen() -> None:
+    gc.freeze()
+    frozen_before = gc.get_freeze_count()
+    assert frozen_before > 0
+    with quiet_collector():
+        live = [[i] for i in range(100)]
+    assert gc.get_freeze_count() >= frozen_before and len(live) == 100

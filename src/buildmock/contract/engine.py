@@ -247,6 +247,7 @@ def serial_ast_parsing() -> Iterator[None]:
 FULL_COLLECTION_EVERY = 100
 _collector_runs = 0
 _collector_saved: tuple[int, ...] = ()
+_collector_found_frozen = False
 
 
 @contextlib.contextmanager
@@ -258,13 +259,15 @@ def quiet_collector() -> Iterator[None]:
     collections walk all of it, over and over (17 % of Nuon's run's CPU, bench/RESULTS.md). Here the heap the run
     starts with is frozen (``gc.freeze``: never collected, so never walked) and a full collection comes
     after :data:`FULL_COLLECTION_EVERY` younger ones; young objects are collected as usual. What is
-    generated and checked does not change. The collector's settings are back once no run needs them.
+    generated and checked does not change. The collector's settings are back once no run needs them
+    (a heap the process had frozen itself stays frozen).
     """
-    global _collector_runs, _collector_saved
+    global _collector_runs, _collector_saved, _collector_found_frozen
     with _serial_count_lock:
         _collector_runs += 1
         if _collector_runs == 1:
             _collector_saved = gc.get_threshold()
+            _collector_found_frozen = gc.get_freeze_count() > 0
             gc.freeze()
             gc.set_threshold(_collector_saved[0], _collector_saved[1], FULL_COLLECTION_EVERY)
     try:
@@ -274,7 +277,10 @@ def quiet_collector() -> Iterator[None]:
             _collector_runs -= 1
             if _collector_runs == 0:
                 gc.set_threshold(*_collector_saved)
-                gc.unfreeze()
+                # gc cannot unfreeze only what it froze: a process that froze its own heap
+                # (a test session) keeps it frozen, with what was live when the run started.
+                if not _collector_found_frozen:
+                    gc.unfreeze()
 
 
 def _record_evidence(result: RunResult, event: Any) -> None:
