@@ -3,7 +3,8 @@
 Starts a real ``buildmock serve`` (all vendors, seed 1) on a free loopback port, sends each vendor's
 list request once per fault (``Prefer: fault=…``) and once with ``Prefer: latency=250ms``, and prints
 what an ``httpx`` client got back: the status, ``Retry-After`` and the vendor-shaped error body, or the
-transport error. Then it asks the request journal for the recorded faults and verifies one::
+transport error. Then it pins a scenario through the control API (Vela's next list: a 429), and asks the
+request journal for the recorded faults and scenario and verifies them::
 
     .venv/bin/python examples/faults_tour.py
 
@@ -105,6 +106,22 @@ def main() -> int:
         for entry in found.json()["requests"]:
             print(" ", json.dumps({key: entry[key] for key in
                                    ("id", "method", "path", "status", "applied", "headers")}))  # fmt: skip
+        print("\na pinned scenario: Vela's next list answers 429 once, no header needed")
+        rule = {"id": "tour-429", "vendor": "vela", "method": "GET", "fault": "429",
+                "retry_after": 5, "times": 1}  # fmt: skip
+        control.post("/__buildmock/scenarios", json=rule).raise_for_status()
+        url = f"{base}/vela{LISTS['vela']}"
+        vela = headers("vela", client.get(f"{base}/vela/openapi.json").json())
+        pinned = [seen(client, url, vela)[1] for _ in range(2)]
+        print(f"  first  {pinned[0]}\n  second {pinned[1][:40]}")
+        ok = ok and pinned[0].startswith("429 Retry-After: 5") and pinned[1].startswith("200")
+        found = control.get("/__buildmock/requests", params={"vendor": "vela", "status": 429})
+        print("  journal:", [(entry["id"], entry["applied"]) for entry in found.json()["requests"]])
+        verdict = control.post("/__buildmock/requests/verify", json={
+            "vendor": "vela", "method": "GET", "path": "/vela/api/v1/*", "status": 429,
+            "count": 2})  # fmt: skip
+        print("  verify two 429s for Vela (the Prefer one and the scenario's):", verdict.text)
+        ok = ok and verdict.json()["matched"] is True
         print("verify: two GETs of Stainless's builds broken before any answer (reset, empty)")
         verdict = control.post("/__buildmock/requests/verify", json={
             "vendor": "stainless", "method": "GET", "path": "/stainless/v0/builds", "status": 0,

@@ -53,4 +53,5 @@ def test_the_faults_tour_shows_every_fault_on_every_vendor() -> None:
     assert out.count("429 Retry-After: 30") == 5
     assert out.count("ReadError") == 5 and out.count("illegal chunk header") == 5
     assert out.count("without sending complete message body") == 5
-    assert '{"matched":true,"count":2,"expected":2}' in out
+    assert out.count('{"matched":true,"count":2,"expected":2}') == 2
+    assert "['scenario:tour-429', 'fault=429, retry-after=5']" in out
