@@ -145,8 +145,9 @@ class MemoryJournal:
 
     def entries(self) -> Iterable[Entry]:
         """A snapshot, oldest first."""
-        rows = [row for data, _ in self._batches for row in marshal.loads(data)]
-        rows += self._pending
+        batches, pending = list(self._batches), list(self._pending)  # copies: one step each
+        rows = [row for data, _ in batches for row in marshal.loads(data)]
+        rows += pending
         rows.sort(key=itemgetter(0))
         return [Entry(*row[:ANSWERED]) for row in rows[-self.size :]]
 
