@@ -230,6 +230,10 @@ class RenderCache:
         """The encoded rendering, to embed in a larger body with ``orjson.dumps``."""
         return orjson.Fragment(self.encoded(key, record, now))
 
+    def response(self, key: str, record: Record, now: float) -> Response:
+        """The encoded rendering as a plain 200 JSON answer."""
+        return raw_json_response(self.encoded(key, record, now))
+
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()

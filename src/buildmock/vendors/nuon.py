@@ -23,7 +23,6 @@ from buildmock.vendors.base import (
     check_bearer,
     json_response,
     preferred_outcome,
-    raw_json_response,
     register,
     render_cache,
     request_headers,
@@ -141,7 +140,7 @@ def renderings(rt: Runtime) -> RenderCache:
 
 def rendered(rt: Runtime, record: dict[str, Any]) -> Response:
     """A stored build as Nuon sends it now."""
-    return raw_json_response(renderings(rt).encoded(record["id"], record, rt.now()))
+    return renderings(rt).response(record["id"], record, rt.now())
 
 
 def builds_of(rt: Runtime, comp: dict[str, Any]) -> Any:

@@ -23,7 +23,6 @@ from buildmock.vendors.base import (
     json_response,
     page,
     preferred_outcome,
-    raw_json_response,
     register,
     render_cache,
     request_headers,
@@ -112,7 +111,7 @@ async def create_build(rt: Runtime, body: dict[str, Any]) -> Response:
 
 async def retrieve_build(rt: Runtime, build_id: str) -> Response:
     """GET /v0/builds/{buildId}."""
-    return raw_json_response(renderings(rt).encoded(build_id, stored(rt, build_id), rt.now()))
+    return renderings(rt).response(build_id, stored(rt, build_id), rt.now())
 
 
 async def list_builds(

@@ -22,7 +22,6 @@ from buildmock.vendors.base import (
     build_view,
     json_response,
     preferred_outcome,
-    raw_json_response,
     register,
     render_cache,
     request_headers,
@@ -284,7 +283,7 @@ async def list_builds(
 async def get_build(rt: Runtime, org: str, repo: str, build: int) -> Response:
     """GET /api/v1/repos/{org}/{repo}/builds/{build}."""
     record = stored(rt, org, repo, build)
-    return raw_json_response(renderings(rt).encoded(str(record["id"]), record, rt.now()))
+    return renderings(rt).response(str(record["id"]), record, rt.now())
 
 
 async def update_build(
