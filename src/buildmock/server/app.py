@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from buildmock.core import openapi
 from buildmock.server import errors, intercept, layers
 from buildmock.server.dashboard import Dashboard
+from buildmock.server.gcpace import Pacer
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
@@ -91,11 +92,14 @@ class BuildMockApp:
         self.shared = shared
         self._ticker: asyncio.Task[None] | None = None
         self._entry: ASGIApp = wrap(inner)
+        self._pacer = Pacer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan" and self.mock.cluster is not None:
             receive = self._starting(receive)
         await self._entry(scope, receive, send)
+        # After the answer is sent, so a collection delays no one's answer by its own request.
+        self._pacer.served()
 
     def _starting(self, receive: Receive) -> Receive:
         """``receive`` that sets a shared store up when the server's start-up event arrives (and
