@@ -17,8 +17,8 @@ from connexion.spec import Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core import openapi
-from buildmock.server import errors, intercept, layers
-from buildmock.server.dashboard import Dashboard
+from buildmock.server import errors, layers
+from buildmock.server.accesslog import AccessLog
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
@@ -130,14 +130,13 @@ def load_control() -> dict[str, Any]:
 def serving_layers(
     mock: BuildMock, render: Callable[[str, Exception], Any]
 ) -> Callable[[ASGIApp], ASGIApp]:
-    """What wraps the request path, outermost first: access log, CORS, limits, control guard
-    (server/layers.py), then the dashboard and the vendors' pinned outcomes, then the
-    interceptor (journal, Prefer, scenarios, faults)."""
+    """What stands in front of the request path: the one dispatch (server/layers.py: CORS,
+    limits, control guard, dashboard, then the journal, Prefer, scenarios and faults), behind the
+    access log when ``--access-log`` asks for it."""
 
     def layered(inner: ASGIApp) -> ASGIApp:
-        inner = intercept.install(inner, mock, render)
-        inner = Dashboard(inner, mock)
-        return layers.wrap(inner, mock.settings, render)
+        app: ASGIApp = layers.Dispatch(inner, mock, render)
+        return AccessLog(app) if mock.settings.access_log else app
 
     return layered
 

@@ -17,13 +17,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 import yaml
-from starlette.datastructures import URL, Headers
+from starlette.datastructures import URL
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
+from buildmock.core.headers import HeaderView
 from buildmock.core.openapi import METHODS
 from buildmock.server.limits import replay
 from buildmock.server.operation import (
@@ -37,7 +38,7 @@ from buildmock.server.operation import (
     resolve as resolve_ref,
 )
 from buildmock.server.router import Router
-from buildmock.vendors.base import REQUEST_SCOPE
+from buildmock.vendors.base import REQUEST_SCOPE, Headers
 
 log = logging.getLogger("buildmock")
 
@@ -139,6 +140,10 @@ class RequestPath:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request (any path but the Swagger UI's)."""
+        await send_response(await self.answer(scope, receive), scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> Response:
+        """The answer to one HTTP request (any path but the Swagger UI's), not sent yet."""
         path: str = scope["path"]
         prefix, _, rest = path[1:].partition("/")
         router = self._routers.get(prefix)
@@ -151,17 +156,13 @@ class RequestPath:
                 # newline comes just before a trailing slash is redirected to the path without
                 # that slash (which the mount pattern matches).
                 if rest.endswith("\n/") and "\n" not in rest[:-2]:
-                    response = _toggled_slash(scope)
-                    await response(scope, receive, send)
-                    return
+                    return _toggled_slash(scope)
                 raise ApiError(404, "not found")
             if rest in ("openapi.json", "openapi.yaml") and prefix in self._documents:
-                response = self._document(prefix, rest, scope)
-            else:
-                response = await self._serve(prefix, router, "/" + rest, scope, receive)
+                return self._document(prefix, rest, scope)
+            return await self._serve(prefix, router, "/" + rest, scope, receive)
         except Exception as exc:
-            response = self._render(path, exc)
-        await response(scope, receive, send)
+            return self._render(path, exc)
 
     def _document(self, prefix: str, name: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
@@ -196,7 +197,7 @@ class RequestPath:
         operation = found.target.get()
         check = self._checks.get(prefix)
         if check is not None:
-            check(Headers(scope=scope))
+            check(HeaderView(scope["headers"]))
         kwargs = operation.validate_parameters(_query(scope["query_string"]), found.params)
         given = content_type(scope["headers"])
         raw = None
@@ -217,6 +218,22 @@ class RequestPath:
         if not isinstance(response, Response):
             raise TypeError(f"{operation.operation_id} returned {type(response).__name__}")
         return response
+
+
+async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send ``response``: a plain ``Response``'s two messages directly (what its ``__call__``
+    sends, one frame less), any other kind through its own ``__call__``."""
+    if type(response).__call__ is _PLAIN_CALL and response.background is None:
+        await send(
+            {"type": "http.response.start", "status": response.status_code,
+             "headers": response.raw_headers}
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": response.body})
+    else:
+        await response(scope, receive, send)
+
+
+_PLAIN_CALL = Response.__call__
 
 
 def _slash_redirect(router: Router[_Slot], method: str, rest: str, scope: Scope) -> Response | None:
