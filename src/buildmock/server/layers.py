@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from buildmock.server import cors, guard, intercept, limits
 from buildmock.server.dashboard import Dashboard
 from buildmock.server.journal import DURATION, STATUS
-from buildmock.server.request_path import send_response
+from buildmock.server.protocol import EXCESS
+from buildmock.server.request_path import PLAIN_CALL, send_response
 from buildmock.settings import Settings
 from buildmock.vendors.base import NEXT_OUTCOME
 
@@ -65,10 +66,13 @@ class Dispatch:
         self.dashboard = Dashboard(mock)
         self.interceptor = intercept.install(inner, mock, render)
         self.journal = mock.journal
+        self.scenarios = mock.scenarios
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decide, in order, what answers the request; a plain one goes straight through."""
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = self.lifespan(receive)
             await self.inner(scope, receive, send)
             return
         path: str = scope["path"]
@@ -82,9 +86,16 @@ class Dispatch:
                     await send({"type": "http.response.body", "body": b""})
                     return
                 send = cors.marking(send, origin)
-        error = limits.header_refusal(scope, seen, self.limits)
-        if error is None and limits.body_checked(seen):
-            admitted = await limits.admit(scope, receive, seen, self.limits)
+        bounds = self.limits
+        error = None
+        if (
+            seen.count > bounds.max_headers
+            or seen.size > bounds.max_header_bytes
+            or EXCESS in scope
+        ):
+            error = limits.header_refusal(scope, seen, bounds)
+        if error is None and (seen.chunked or seen.length or seen.shouting):
+            admitted = await limits.admit(scope, receive, seen, bounds)
             if admitted is None:  # the client left
                 return
             error, scope, receive = admitted
@@ -98,14 +109,19 @@ class Dispatch:
             return
         NEXT_OUTCOME.set(runtime.next_outcome)  # for this request only (its own context)
         interceptor = self.interceptor
-        if not interceptor.journaled(path):
-            await self.inner(scope, receive, send)
+        answer = self.answer
+        if path in interceptor.documents or path.startswith(interceptor.ui):
+            await self.inner(scope, receive, send)  # a spec or the Swagger UI: not the API
             return
-        plain = interceptor.plain(seen.prefer)
+        plain = not seen.prefer and not self.scenarios.rules
+        direct = plain and answer is not None and "/ui" not in path
         journal = self.journal
         if journal is None:
-            if plain:
-                await self._serve(scope, receive, send)
+            if direct:
+                assert answer is not None
+                await send_response(await answer(scope, receive), scope, receive, send)
+            elif plain:
+                await self.inner(scope, receive, send)
             else:
                 await interceptor.serve(scope, receive, send, send, vendor, None)
             return
@@ -113,29 +129,33 @@ class Dispatch:
         if scope["method"] in intercept.BODY_METHODS:
             receive = intercept.recording_receive(row, receive)
         try:
-            answer = self.answer
-            if plain and answer is not None and "/ui" not in path:
+            if direct:
+                assert answer is not None
                 response = await answer(scope, receive)
                 row[STATUS] = response.status_code
-                await send_response(response, scope, receive, send)
+                if type(response).__call__ is PLAIN_CALL and response.background is None:
+                    # What the response's own ``__call__`` sends, one frame less.
+                    await send(
+                        {"type": "http.response.start", "status": response.status_code,
+                         "headers": response.raw_headers}
+                    )  # fmt: skip
+                    await send({"type": "http.response.body", "body": response.body})
+                else:
+                    await response(scope, receive, send)
+            elif plain:
+                await self.inner(scope, receive, _recording_send(row, send))
             else:
                 recording = _recording_send(row, send)
-                if plain:
-                    await self.inner(scope, receive, recording)
-                else:
-                    await interceptor.serve(scope, receive, recording, send, vendor, row)
+                await interceptor.serve(scope, receive, recording, send, vendor, row)
         finally:
             row[DURATION] = time.time() - row[1]
             keeping = journal.finish(row)
             if keeping is not None:
                 await keeping
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        answer = self.answer
-        if answer is not None and "/ui" not in scope["path"]:
-            await send_response(await answer(scope, receive), scope, receive, send)
-        else:
-            await self.inner(scope, receive, send)
+    def lifespan(self, receive: Receive) -> Receive:
+        """``receive`` for the server's lifespan events (as it is; a subclass may watch them)."""
+        return receive
 
     async def _not_vendor(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         """The control API behind its guard, the dashboard's files, or the request path's 404."""
