@@ -8,6 +8,11 @@ from typing import TypeVar, overload
 _T = TypeVar("_T")
 
 
+#: Header names as looked up -> as ASGI spells them (the names handlers ask for are few).
+_NAMES: dict[str, bytes] = {}
+_MAX_NAMES = 256
+
+
 class HeaderView(Mapping[str, str]):
     """``name -> value`` over ``[(name, value), …]`` (lower-case byte names, latin-1 values), as
     Starlette's ``Headers`` reads it: names are case-insensitive and the first of repeated headers
@@ -25,7 +30,11 @@ class HeaderView(Mapping[str, str]):
 
     def get(self, key: str, default: object = None, /) -> object:
         """The first value of header ``key`` (any case), else ``default``."""
-        wanted = key.lower().encode("latin-1")
+        wanted = _NAMES.get(key)
+        if wanted is None:
+            wanted = key.lower().encode("latin-1")
+            if len(_NAMES) < _MAX_NAMES:
+                _NAMES[key] = wanted
         for name, value in self._raw:
             if name == wanted:
                 return value.decode("latin-1")

@@ -233,6 +233,15 @@ class RenderCache:
     def response(self, key: str, record: Record, now: float) -> Response:
         """The encoded rendering as a plain 200 JSON answer: one kept with the entry, sent again
         while the entry is valid (the server never changes a handler's answer)."""
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and entry.answer is not None
+            and entry.record is record
+            and entry.low <= now < entry.high
+            and entry.kept is None
+        ):
+            return entry.answer
         body = self.encoded(key, record, now)
         entry = self._entries.get(key)
         if entry is None or entry.body is not body:  # followed to ``now``: not kept
