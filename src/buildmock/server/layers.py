@@ -76,32 +76,21 @@ class Dispatch:
             await self.inner(scope, receive, send)
             return
         path: str = scope["path"]
-        seen = limits.scan(scope["headers"])
-        if seen.origin is not None and self.origins is not None:
-            origin = cors.allowed_origin(self.origins, path, seen.origin)
-            if origin is not None:
-                allowed = cors.preflight(scope, origin)
-                if allowed is not None:
-                    await send({"type": "http.response.start", "status": 204, "headers": allowed})
-                    await send({"type": "http.response.body", "body": b""})
-                    return
-                send = cors.marking(send, origin)
+        headers = scope["headers"]
+        size = limits.quick_size(headers)
         bounds = self.limits
-        error = None
         if (
-            seen.count > bounds.max_headers
-            or seen.size > bounds.max_header_bytes
+            size is None
+            or size > bounds.max_header_bytes
+            or len(headers) > bounds.max_headers
             or EXCESS in scope
         ):
-            error = limits.header_refusal(scope, seen, bounds)
-        if error is None and (seen.chunked or seen.length or seen.shouting):
-            admitted = await limits.admit(scope, receive, seen, bounds)
-            if admitted is None:  # the client left
+            admitted = await self._admit(path, scope, receive, send)
+            if admitted is None:  # answered (a preflight, a refusal) or the client left
                 return
-            error, scope, receive = admitted
-        if error is not None:
-            await limits.refuse(error, self.render, scope, receive, send)
-            return
+            scope, receive, send, prefer = admitted
+        else:
+            prefer = False
         vendor = path[1:].partition("/")[0]
         runtime = self.runtimes.get(vendor)
         if runtime is None:
@@ -113,7 +102,7 @@ class Dispatch:
         if path in interceptor.documents or path.startswith(interceptor.ui):
             await self.inner(scope, receive, send)  # a spec or the Swagger UI: not the API
             return
-        plain = not seen.prefer and not self.scenarios.rules
+        plain = not prefer and not self.scenarios.rules
         direct = plain and answer is not None and "/ui" not in path
         journal = self.journal
         if journal is None:
@@ -152,6 +141,34 @@ class Dispatch:
             keeping = journal.finish(row)
             if keeping is not None:
                 await keeping
+
+    async def _admit(
+        self, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[Scope, Receive, Send, bool] | None:
+        """CORS, then the input limits, for a request with a header they look at (or over a
+        header limit): what to go on with (and whether ``Prefer`` was given), or None once
+        answered."""
+        seen = limits.scan(scope["headers"])
+        if seen.origin is not None and self.origins is not None:
+            origin = cors.allowed_origin(self.origins, path, seen.origin)
+            if origin is not None:
+                allowed = cors.preflight(scope, origin)
+                if allowed is not None:
+                    await send({"type": "http.response.start", "status": 204, "headers": allowed})
+                    await send({"type": "http.response.body", "body": b""})
+                    return None
+                send = cors.marking(send, origin)
+        bounds = self.limits
+        error = limits.header_refusal(scope, seen, bounds)
+        if error is None and (seen.chunked or seen.length or seen.shouting):
+            admitted = await limits.admit(scope, receive, seen, bounds)
+            if admitted is None:  # the client left
+                return None
+            error, scope, receive = admitted
+        if error is not None:
+            await limits.refuse(error, self.render, scope, receive, send)
+            return None
+        return scope, receive, send, seen.prefer
 
     def lifespan(self, receive: Receive) -> Receive:
         """``receive`` for the server's lifespan events (as it is; a subclass may watch them)."""

@@ -82,6 +82,17 @@ _WATCHED = frozenset(
 )
 
 
+def quick_size(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The header bytes as :func:`scan` counts them, or None if a header it looks at is there
+    (most GETs have none: nothing else to decide from their headers)."""
+    size = 0
+    for key, value in headers:
+        if key in _WATCHED:
+            return None
+        size += len(key) + len(value) + 4
+    return size
+
+
 def scan(headers: list[tuple[bytes, bytes]]) -> Seen:
     """One pass over the headers: their count and bytes, and what every layer decides from."""
     seen = Seen(len(headers))
