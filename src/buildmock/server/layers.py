@@ -25,7 +25,7 @@ from buildmock.server import cors, guard, intercept, limits
 from buildmock.server.dashboard import Dashboard
 from buildmock.server.journal import DURATION, STATUS
 from buildmock.server.protocol import EXCESS
-from buildmock.server.request_path import PLAIN_CALL, send_response
+from buildmock.server.request_path import send_response
 from buildmock.settings import Settings
 from buildmock.vendors.base import NEXT_OUTCOME
 
@@ -122,15 +122,7 @@ class Dispatch:
                 assert answer is not None
                 response = await answer(scope, receive)
                 row[STATUS] = response.status_code
-                if type(response).__call__ is PLAIN_CALL and response.background is None:
-                    # What the response's own ``__call__`` sends, one frame less.
-                    await send(
-                        {"type": "http.response.start", "status": response.status_code,
-                         "headers": response.raw_headers}
-                    )  # fmt: skip
-                    await send({"type": "http.response.body", "body": response.body})
-                else:
-                    await response(scope, receive, send)
+                await send_response(response, scope, receive, send)
             elif plain:
                 await self.inner(scope, receive, _recording_send(row, send))
             else:

@@ -218,7 +218,7 @@ class RequestPath:
 async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
     """Send ``response``: a plain ``Response``'s two messages directly (what its ``__call__``
     sends, one frame less), any other kind through its own ``__call__``."""
-    if type(response).__call__ is PLAIN_CALL and response.background is None:
+    if type(response).__call__ is _PLAIN_CALL and response.background is None:
         await send(
             {"type": "http.response.start", "status": response.status_code,
              "headers": response.raw_headers}
@@ -229,7 +229,7 @@ async def send_response(response: Response, scope: Scope, receive: Receive, send
 
 
 #: A response whose ``__call__`` is this one sends its two messages and nothing else.
-PLAIN_CALL = Response.__call__
+_PLAIN_CALL = Response.__call__
 
 
 def _unmatched(
