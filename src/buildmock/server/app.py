@@ -125,16 +125,6 @@ def load_control() -> dict[str, Any]:
 class _AccessLogged(BuildMockApp):
     """``BuildMockApp`` writing one access-log line per HTTP request (``--access-log``)."""
 
-    def __init__(
-        self,
-        mock: BuildMock,
-        inner: ASGIApp,
-        render: Callable[[str, Exception], Any],
-        shared: SharedServing | None = None,
-    ) -> None:
-        super().__init__(mock, inner, render, shared)
-        accesslog.enable()
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -151,8 +141,10 @@ def serving(
     """``inner`` (the request path) behind the dispatch (server/layers.py: CORS, limits, control
     guard, dashboard, then the journal, Prefer, scenarios and faults), and behind the access log
     when ``--access-log`` asks for it."""
-    kind = _AccessLogged if mock.settings.access_log else BuildMockApp
-    return kind(mock, inner, render, shared)
+    if not mock.settings.access_log:
+        return BuildMockApp(mock, inner, render, shared)
+    accesslog.enable()
+    return _AccessLogged(mock, inner, render, shared)
 
 
 def _swagger_ui(
