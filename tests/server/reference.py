@@ -52,7 +52,7 @@ from buildmock.server.app import (
     _bind,
     _shared_wrap,
     load_control,
-    serving_layers,
+    serving,
 )
 from buildmock.server.errors import make_renderer
 from buildmock.server.mock import BuildMock
@@ -273,4 +273,4 @@ def reference_app(settings: Settings) -> BuildMockApp:
 
     for exc in (ApiError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc, handle)
-    return BuildMockApp(mock, app, serving_layers(mock, render), shared)
+    return serving(mock, app, render, shared)

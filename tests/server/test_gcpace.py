@@ -177,6 +177,6 @@ def test_young_generation_stays_small_under_creates_at_the_cap() -> None:
 def test_unpaced_the_young_generation_grows() -> None:
     """The case the pacer exists for (so the test above can fail): without it, no bound."""
     app = make_app("stainless", cap=CAP)
-    app._pacer = Pacer(every=10**9)
+    app.pacer = Pacer(every=10**9)
     _, end = young_sizes_while_creating(app, CREATES)
     assert end > BOUND

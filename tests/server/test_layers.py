@@ -1,4 +1,4 @@
-"""The layers in front of both request paths: control guard, limits, CORS, access log."""
+"""The dispatch in front of the request path: control guard, limits, CORS, access log."""
 
 from __future__ import annotations
 
@@ -150,6 +150,22 @@ def test_preflight_and_response_headers_for_an_allowed_origin(client: TestClient
         "/stainless/v0/builds?project=a", headers={**AUTH, "Origin": "http://evil.example"}
     )
     assert "access-control-allow-origin" not in foreign.headers
+
+
+def test_marking_an_answer_for_one_origin_leaves_the_next_answer_unmarked(
+    client: TestClient,
+) -> None:
+    """A GET by id answers with a kept answer (``RenderCache.response``): the CORS headers of one
+    request must not stay on it for the next."""
+    made = client.post("/stainless/v0/builds", json=CREATE, headers=AUTH).json()
+    path = f"/stainless/v0/builds/{made['id']}"
+    plain = client.get(path, headers=AUTH)
+    marked = client.get(path, headers={**AUTH, "Origin": "http://localhost:5173"})
+    again = client.get(path, headers=AUTH)
+    assert marked.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert marked.content == plain.content == again.content
+    assert dict(again.headers) == dict(plain.headers)
+    assert "access-control-allow-origin" not in again.headers
 
 
 def test_cors_can_be_turned_off() -> None:

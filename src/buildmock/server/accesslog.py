@@ -53,30 +53,21 @@ def enable() -> None:
     log.propagate = False
 
 
-class AccessLog:
-    """ASGI layer writing :func:`line` for each HTTP request once its response is sent."""
+async def logged(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve an HTTP request with ``app``, counting what is sent, and write its :func:`line` when
+    done (also if the app failed)."""
+    started = time.perf_counter()
+    status, size = 0, 0
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        enable()
+    async def counted(message: Message) -> None:
+        nonlocal status, size
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            size += len(message.get("body", b""))
+        await send(message)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass on, counting what is sent, and log when done (also if the app failed)."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status, size = 0, 0
-
-        async def counted(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                size += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted)
-        finally:
-            log.info(line(scope, status or 500, size, time.perf_counter() - started))
+    try:
+        await app(scope, receive, counted)
+    finally:
+        log.info(line(scope, status or 500, size, time.perf_counter() - started))

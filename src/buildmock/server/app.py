@@ -17,9 +17,7 @@ from connexion.spec import Specification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from buildmock.core import openapi
-from buildmock.server import errors, intercept, layers
-from buildmock.server.dashboard import Dashboard
-from buildmock.server.gcpace import Pacer
+from buildmock.server import accesslog, errors, layers
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
@@ -77,33 +75,26 @@ def _auth_check(
     return check
 
 
-class BuildMockApp:
-    """The ASGI app ``create_app`` returns: the serving layers around the request path, the
-    mock's state on ``.mock``."""
+class BuildMockApp(layers.Dispatch):
+    """The ASGI app ``create_app`` returns: the one dispatch in front of the request path
+    (server/layers.py), the mock's state on ``.mock``."""
 
     def __init__(
         self,
         mock: BuildMock,
         inner: ASGIApp,
-        wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+        render: Callable[[str, Exception], Any],
         shared: SharedServing | None = None,
     ) -> None:
-        self.mock = mock
+        super().__init__(inner, mock, render)
         self.shared = shared
         self._ticker: asyncio.Task[None] | None = None
-        self._entry: ASGIApp = wrap(inner)
-        self._pacer = Pacer()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" and self.mock.cluster is not None:
-            receive = self._starting(receive)
-        await self._entry(scope, receive, send)
-        # After the answer is sent, so a collection delays no one's answer by its own request.
-        self._pacer.served()
-
-    def _starting(self, receive: Receive) -> Receive:
+    def lifespan(self, receive: Receive) -> Receive:
         """``receive`` that sets a shared store up when the server's start-up event arrives (and
         runs the callback ticker until it shuts down)."""
+        if self.mock.cluster is None:
+            return receive
 
         async def wrapped() -> Any:
             message = await receive()
@@ -131,19 +122,29 @@ def load_control() -> dict[str, Any]:
     return loaded
 
 
-def serving_layers(
-    mock: BuildMock, render: Callable[[str, Exception], Any]
-) -> Callable[[ASGIApp], ASGIApp]:
-    """What wraps the request path, outermost first: access log, CORS, limits, control guard
-    (server/layers.py), then the dashboard and the vendors' pinned outcomes, then the
-    interceptor (journal, Prefer, scenarios, faults)."""
+class _AccessLogged(BuildMockApp):
+    """``BuildMockApp`` writing one access-log line per HTTP request (``--access-log``)."""
 
-    def layered(inner: ASGIApp) -> ASGIApp:
-        inner = intercept.install(inner, mock, render)
-        inner = Dashboard(inner, mock)
-        return layers.wrap(inner, mock.settings, render)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        else:
+            await accesslog.logged(super().__call__, scope, receive, send)
 
-    return layered
+
+def serving(
+    mock: BuildMock,
+    inner: ASGIApp,
+    render: Callable[[str, Exception], Any],
+    shared: SharedServing | None = None,
+) -> BuildMockApp:
+    """``inner`` (the request path) behind the dispatch (server/layers.py: CORS, limits, control
+    guard, dashboard, then the journal, Prefer, scenarios and faults), and behind the access log
+    when ``--access-log`` asks for it."""
+    if not mock.settings.access_log:
+        return BuildMockApp(mock, inner, render, shared)
+    accesslog.enable()
+    return _AccessLogged(mock, inner, render, shared)
 
 
 def _swagger_ui(
@@ -204,4 +205,4 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     specs = {**{name: mock.specs[name] for name in mock.runtimes}, CONTROL_PREFIX: control}
     path = RequestPath(routers, checks, render, specs)
     path.ui = _swagger_ui(path.serve, specs, settings.specs.resolve() != SPECS_DIR.resolve())
-    return BuildMockApp(mock, path, serving_layers(mock, render), shared)
+    return serving(mock, path, render, shared)

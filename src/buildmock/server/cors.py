@@ -1,10 +1,11 @@
 """CORS for the vendor APIs, so a frontend on a local dev server can call the mock from a browser.
 
-An ASGI layer. A preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) from
-an allowed origin is answered here with 204, allowing the method and every header the page asks for
-(the vendors' auth headers among them); other requests from an allowed origin get
-``Access-Control-Allow-Origin`` and their response headers exposed. Requests without an ``Origin``
-and the control API (which refuses cross-origin requests, ``guard.py``) are untouched.
+Decided by the one dispatch in front of the request path (``layers.py``). A preflight
+(``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) from an allowed origin is
+answered with 204, allowing the method and every header the page asks for (the vendors' auth
+headers among them); other requests from an allowed origin get ``Access-Control-Allow-Origin``
+and their response headers exposed. Requests without an ``Origin`` and the control API (which
+refuses cross-origin requests, ``guard.py``) are untouched.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from buildmock.server.guard import CONTROL_PREFIX
 
@@ -39,52 +40,47 @@ def origin_matcher(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts) or r"(?!)")
 
 
-class CorsLayer:
-    """ASGI layer answering preflights and marking responses for allowed origins."""
-
-    def __init__(self, app: ASGIApp, origins: Iterable[str]) -> None:
-        self.app = app
-        self.allowed = origin_matcher(origins)
-
-    def _origin(self, scope: Scope) -> str | None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
-            return None
-        for key, value in scope.get("headers") or []:
-            if key == b"origin":
-                origin = value.decode("latin-1")
-                return origin if self.allowed.fullmatch(origin.lower()) else None
+def allowed_origin(allowed: re.Pattern[str], path: str, origin: bytes) -> str | None:
+    """The request's first ``Origin`` if CORS applies: an allowed origin, not the control API."""
+    if path.startswith(CONTROL_PREFIX):
         return None
+    text = origin.decode("latin-1")
+    return text if allowed.fullmatch(text.lower()) else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a preflight, or pass on and add the CORS headers to the response."""
-        origin = self._origin(scope)
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            allow = {
-                "access-control-allow-origin": origin,
-                "access-control-allow-methods": _METHODS,
-                "access-control-max-age": MAX_AGE,
-                "vary": "Origin",
-            }
-            requested = headers.get("access-control-request-headers")
-            if requested:
-                allow["access-control-allow-headers"] = requested
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(k.encode(), v.encode("latin-1")) for k, v in allow.items()]})  # fmt: skip
-            await send({"type": "http.response.body", "body": b""})
-            return
 
-        async def marked(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                out = MutableHeaders(scope=message)
-                exposed = sorted({k for k in out if k not in _SAFELISTED})
-                out["access-control-allow-origin"] = origin
-                out.append("vary", "Origin")
-                if exposed:
-                    out["access-control-expose-headers"] = ", ".join(exposed)
-            await send(message)
+def preflight(scope: Scope, origin: str) -> list[tuple[bytes, bytes]] | None:
+    """The headers of the 204 answering a preflight from the allowed ``origin``; None if the
+    request is not a preflight."""
+    if scope["method"] != "OPTIONS":
+        return None
+    headers = Headers(scope=scope)
+    if "access-control-request-method" not in headers:
+        return None
+    allow = {
+        "access-control-allow-origin": origin,
+        "access-control-allow-methods": _METHODS,
+        "access-control-max-age": MAX_AGE,
+        "vary": "Origin",
+    }
+    requested = headers.get("access-control-request-headers")
+    if requested:
+        allow["access-control-allow-headers"] = requested
+    return [(k.encode(), v.encode("latin-1")) for k, v in allow.items()]
 
-        await self.app(scope, receive, marked)
+
+def marking(send: Send, origin: str) -> Send:
+    """``send`` that adds the CORS headers for the allowed ``origin`` to the response's head."""
+
+    async def marked(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            # A copy: the header list may be a kept answer's own (RenderCache.response).
+            out = MutableHeaders(raw=list(message["headers"]))
+            exposed = sorted({k for k in out if k not in _SAFELISTED})
+            out["access-control-allow-origin"] = origin
+            out.append("vary", "Origin")
+            if exposed:
+                out["access-control-expose-headers"] = ", ".join(exposed)
+            message = {**message, "headers": out.raw}
+        await send(message)
+
+    return marked

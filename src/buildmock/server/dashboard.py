@@ -10,9 +10,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from buildmock.vendors.base import NEXT_OUTCOME
+from starlette.types import Scope, Send
 
 if TYPE_CHECKING:
     from buildmock.server.mock import BuildMock
@@ -57,12 +55,10 @@ def _root_page(apis: list[str]) -> bytes:
 
 
 class Dashboard:
-    """ASGI layer: answers ``GET /`` and the dashboard's files, and makes a vendor's pinned
-    outcome visible to its handlers for the request being served; the rest goes on to ``app``."""
+    """The root page and the dashboard's files, answered by the dispatch in front of the request
+    path (``layers.py``) for the paths :meth:`handles`."""
 
-    def __init__(self, app: ASGIApp, mock: BuildMock) -> None:
-        self.app = app
-        self.runtimes = mock.runtimes
+    def __init__(self, mock: BuildMock) -> None:
         apis = list(mock.runtimes)
         self._files = {
             f"{PREFIX}/{path.name}": (path.read_bytes(), _TYPES[path.suffix])
@@ -76,19 +72,9 @@ class Dashboard:
         """Whether ``path`` is the root page or under the dashboard's prefix."""
         return path == "/" or path == PREFIX or path.startswith(PREFIX + "/")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def serve(self, scope: Scope, send: Send) -> None:
+        """Answer a request for one of the paths :meth:`handles`."""
         path: str = scope["path"]
-        runtime = self.runtimes.get(path[1:].partition("/")[0])
-        if runtime is not None:
-            NEXT_OUTCOME.set(runtime.next_outcome)  # for this request only (its own context)
-            await self.app(scope, receive, send)
-            return
-        if not self.handles(path):
-            await self.app(scope, receive, send)
-            return
         if path == PREFIX:
             await _send(send, 308, b"", [(b"location", f"{PREFIX}/".encode())])
             return

@@ -5,8 +5,8 @@ the first threshold. A mock whose store is at its cap frees an old record for ev
 difference hovers near zero while every new record still joins the young generation: under a steady
 stream of creates the young generation grew to ~500 000 objects (one collection every ~10 000
 Stainless creates) and walking it took 200-290 ms, every 32 connections waiting — the create p99.
-Collecting after every ``every`` requests keeps each pause near a millisecond: the same objects are
-walked, in small steps (bench/RESULTS.md, "The creates' p99").
+Collecting after every ``every`` vendor requests (``layers.Dispatch``) keeps each pause near a
+millisecond: the same objects are walked, in small steps (bench/RESULTS.md, "The creates' p99").
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The control API's guard: a credential when one is configured, and no cross-site requests.
 
-An ASGI layer in front of everything under ``/__buildmock``. A browser page on another site can send
+Decided by the one dispatch in front of the request path (``layers.py``) for everything under
+``/__buildmock``. A browser page on another site can send
 a "simple" cross-site request (``POST`` with ``Content-Type: text/plain``, no preflight) to any local
 port; refusing every state-changing control request that is not ``application/json`` makes the
 browser preflight it, and a request whose ``Origin`` is not the mock's own is refused outright.
@@ -9,12 +10,10 @@ browser preflight it, and a request whose ``Origin`` is not the mock's own is re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from buildmock.core.errors import ApiError
 from buildmock.vendors.base import same_token
@@ -90,27 +89,6 @@ def refusal(scope: Scope, credential: str | None) -> ApiError | None:
     return None
 
 
-class ControlGuard:
-    """ASGI layer: every request under ``/__buildmock`` passes :func:`refusal` or is answered
-    with it (``{"error": …}``, the control API's error shape)."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        credential: str | None,
-        render: Callable[[str, Exception], Response],
-    ) -> None:
-        self.app = app
-        self.credential = credential
-        self.render = render
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse or pass on."""
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-                error = refusal(scope, self.credential)
-                if error is not None:
-                    await self.render(path, error)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+def is_control(path: str) -> bool:
+    """Whether ``path`` is the control API's (everything under ``/__buildmock``)."""
+    return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")

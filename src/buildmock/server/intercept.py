@@ -1,8 +1,10 @@
-"""The ASGI layer in front of the request path: journal, ``Prefer``, scenarios, faults.
+"""What stands in front of the request path for a vendor request: journal, ``Prefer``, scenarios,
+faults.
 
-It sees every vendor request before the request path does, which never knows about it. A request
-with no ``Prefer`` header, while no scenario rule is in force, costs one journal record and nothing
-else (figures in bench/RESULTS.md).
+The dispatch (``layers.py``) journals every vendor request and hands the ones that are not plain
+to :meth:`Interceptor.serve`; the request path never knows about it. A request with no ``Prefer``
+header, while no scenario rule is in force, costs one journal record and nothing else (figures in
+bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import asyncio
 import random
 import socket
 import struct
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
 from buildmock.core.prefer import Latency, Preferences, PreferError
-from buildmock.server.journal import APPLIED, BODY, DELAY, DURATION, MAX_BODY, STATUS, Row
+from buildmock.server.journal import APPLIED, BODY, DELAY, MAX_BODY, Row
 from buildmock.server.operations import Operation, OperationTable
 from buildmock.vendors.base import json_response
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from buildmock.server.mock import BuildMock
 
 #: Methods whose request body the journal keeps (the others are not read for it).
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: ``Retry-After`` (seconds) of a 429 fault that does not say.
 DEFAULT_RETRY_AFTER = 1
 
@@ -40,7 +41,7 @@ class TransportFault(ConnectionError):
 
 
 class Interceptor:
-    """Records vendor requests and applies what ``Prefer`` and the scenario rules ask for."""
+    """Applies what ``Prefer`` and the scenario rules ask for; ``app`` is the request path."""
 
     def __init__(
         self,
@@ -70,52 +71,16 @@ class Interceptor:
         """Restart the stream latency ranges are drawn from (with the mock's reset)."""
         self.rng = random.Random(f"{self.mock.settings.seed}:prefer")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Journal the request, then serve it as its preferences and the rules say."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        vendor = path[1:].partition("/")[0]
-        if vendor not in self.vendors or path in self.documents or path.startswith(self.ui):
-            await self.app(scope, receive, send)
-            return
-        # The common case (no Prefer, no rule) goes straight on: this is the hot path.
-        plain = not self.scenarios.rules
-        if plain:
-            for name, _ in scope["headers"]:
-                if name == b"prefer":
-                    plain = False
-                    break
-        journal = self.journal
-        if journal is None:
-            if plain:
-                await self.app(scope, receive, send)
-            else:
-                await self._serve(scope, receive, send, send, vendor, None)
-            return
-        row = journal.record(scope, vendor, self.mock.clock.now())
-        if scope["method"] in _BODY_METHODS:
-            receive = _recording_receive(row, receive)
+    def journaled(self, path: str) -> bool:
+        """Whether a request for ``path`` under a vendor's prefix is the vendor's API (journaled,
+        open to ``Prefer`` and the rules), not its spec documents or Swagger UI."""
+        return path not in self.documents and not path.startswith(self.ui)
 
-        def recording_send(message: Message) -> Awaitable[None]:
-            # Not a coroutine itself: one frame less per message on the hot path.
-            if message["type"] == "http.response.start":
-                row[STATUS] = message["status"]
-            return send(message)
+    def plain(self, seen_prefer: bool) -> bool:
+        """Whether a request is served as it is: no ``Prefer`` header, no rule in force."""
+        return not seen_prefer and not self.scenarios.rules
 
-        try:
-            if plain:
-                await self.app(scope, receive, recording_send)
-            else:
-                await self._serve(scope, receive, recording_send, send, vendor, row)
-        finally:
-            row[DURATION] = time.time() - row[1]
-            keeping = journal.finish(row)
-            if keeping is not None:
-                await keeping
-
-    async def _serve(
+    async def serve(
         self,
         scope: Scope,
         receive: Receive,
@@ -124,6 +89,8 @@ class Interceptor:
         vendor: str,
         row: Row | None,
     ) -> None:
+        """Serve a request that is not plain: its ``Prefer`` and the rules applied; ``raw_send``
+        is the server's own (transport faults break its connection)."""
         values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"prefer"]
         path: str = scope["path"]
         below = path[len(vendor) + 1 :]
@@ -242,7 +209,9 @@ class Interceptor:
         await _break(raw_send, scope, reset=False)
 
 
-def install(app: ASGIApp, mock: BuildMock, render: Callable[[str, Exception], Response]) -> ASGIApp:
+def install(
+    app: ASGIApp, mock: BuildMock, render: Callable[[str, Exception], Response]
+) -> Interceptor:
     """The interceptor in front of ``app``, restarted with every reset of ``mock``."""
     layer = Interceptor(app, mock, mock.operations, render)
     mock.on_reset.append(layer.reset)
@@ -278,17 +247,17 @@ def _with_prefer(scope: Scope, values: list[str], outcome: str | None) -> Scope:
     return {**scope, "headers": headers}
 
 
-def _recording_receive(row: Row, receive: Receive) -> Receive:
+def recording_receive(row: Row, receive: Receive) -> Receive:
     """``receive`` that also keeps (the first MAX_BODY bytes of) the request body."""
 
-    async def recording_receive() -> Message:
+    async def recorded() -> Message:
         message = await receive()
         chunk = message.get("body")
         if chunk and len(row[BODY]) < MAX_BODY:
             row[BODY] += chunk[: MAX_BODY - len(row[BODY])]
         return message
 
-    return recording_receive
+    return recorded
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes]:

@@ -1,11 +1,12 @@
 """Input limits, enforced before anything parses a request: header count and size (431), body size
 (413) and JSON nesting depth (400).
 
-An ASGI layer; a refusal is rendered in the vendor's error shape by the shared renderer. The body is
-read here in full (it is at most ``max_body_bytes``) and replayed to the app, so every request path
-behind this layer sees one complete body whatever the transfer encoding (``Content-Length`` or
-chunked). How long a client may take to send headers and body is the server protocol's business
-(``server/protocol.py``): it closes the connection, which ends any wait here.
+Decided by the one dispatch in front of the request path (``layers.py``); a refusal is
+rendered in the vendor's error shape by the shared renderer. The body is read here in full (it is
+at most ``max_body_bytes``) and replayed, so the request path sees one complete body whatever the
+transfer encoding (``Content-Length`` or chunked). How long a client may take to send headers
+and body is the server protocol's business (``server/protocol.py``): it closes the connection,
+which ends any wait here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
 from buildmock.server.protocol import EXCESS
@@ -51,35 +52,71 @@ def json_depth_exceeds(raw: bytes, limit: int) -> bool:
     return False
 
 
-@dataclass
-class _Seen:
-    """What one pass over a request's headers found."""
+class Seen:
+    """What the one pass over a request's headers found (:func:`scan`)."""
 
-    count: int = 0
-    size: int = 0
-    length: int | None = None  # Content-Length, if given and a number
-    chunked: bool = False  # Transfer-Encoding given
-    content_type: bytes | None = None
-    shouting: bool = False  # a Content-Type with upper-case letters
+    __slots__ = (
+        "chunked",
+        "content_type",
+        "count",
+        "length",
+        "origin",
+        "prefer",
+        "shouting",
+        "size",
+    )
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.size = 0
+        self.length: int | None = None  # Content-Length, if given and a number
+        self.chunked = False  # Transfer-Encoding given
+        self.content_type: bytes | None = None
+        self.shouting = False  # a Content-Type with upper-case letters
+        self.origin: bytes | None = None  # the first Origin
+        self.prefer = False  # a Prefer header given
 
 
-def _scan(headers: list[tuple[bytes, bytes]]) -> _Seen:
-    seen = _Seen(count=len(headers))
+_WATCHED = frozenset(
+    {b"content-length", b"content-type", b"transfer-encoding", b"origin", b"prefer"}
+)
+
+
+def quick_size(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The header bytes as :func:`scan` counts them, or None if a header it looks at is there
+    (most GETs have none: nothing else to decide from their headers)."""
+    size = 0
+    for key, value in headers:
+        if key in _WATCHED:
+            return None
+        size += len(key) + len(value) + 4
+    return size
+
+
+def scan(headers: list[tuple[bytes, bytes]]) -> Seen:
+    """One pass over the headers: their count and bytes, and what every layer decides from."""
+    seen = Seen(len(headers))
     size = 0
     for key, value in headers:
         size += len(key) + len(value) + 4
-        if key == b"content-length":
-            seen.length = int(value) if value.strip().isdigit() else None
-        elif key == b"content-type":
-            seen.content_type = value
-            seen.shouting = seen.shouting or value != value.lower()
-        elif key == b"transfer-encoding":
-            seen.chunked = True
+        if key in _WATCHED:
+            if key == b"content-length":
+                seen.length = int(value) if value.strip().isdigit() else None
+            elif key == b"content-type":
+                seen.content_type = value
+                seen.shouting = seen.shouting or value != value.lower()
+            elif key == b"transfer-encoding":
+                seen.chunked = True
+            elif key == b"origin":
+                if seen.origin is None:
+                    seen.origin = value
+            else:
+                seen.prefer = True
     seen.size = size
     return seen
 
 
-def header_refusal(scope: Scope, seen: _Seen, limits: Limits) -> ApiError | None:
+def header_refusal(scope: Scope, seen: Seen, limits: Limits) -> ApiError | None:
     """A 431 if the request has too many headers or too many header bytes."""
     excess = scope.get(EXCESS)
     if excess == "count" or seen.count > limits.max_headers:
@@ -148,53 +185,50 @@ def replay(raw: bytes, receive: Receive) -> Receive:
     return again
 
 
-class LimitsLayer:
-    """ASGI layer enforcing :class:`Limits`; refusals go through ``render(path, ApiError)``."""
+def body_checked(seen: Seen) -> bool:
+    """Whether :func:`admit` has anything to do: a body to read, or a media type to lowercase."""
+    return seen.chunked or bool(seen.length) or seen.shouting
 
-    def __init__(
-        self, app: ASGIApp, limits: Limits, render: Callable[[str, Exception], Response]
-    ) -> None:
-        self.app = app
-        self.limits = limits
-        self.render = render
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse what is over a limit; pass the rest on with its body read once."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limits = self.limits
-        seen = _scan(scope["headers"])
-        error = header_refusal(scope, seen, limits)
-        if error is None and (seen.chunked or seen.length):
-            if seen.length is not None and seen.length > limits.max_body_bytes:
-                error = self._too_large()
-            else:
-                try:
-                    raw = await read_body(receive, limits.max_body_bytes)
-                except _Disconnected:
-                    return
-                except _TooLarge:
-                    error = self._too_large()
-                else:
-                    # No Content-Type is read as the operation's JSON by the request path (as Connexion reads it).
-                    json = seen.content_type is None or b"json" in seen.content_type.lower()
-                    if json_depth_exceeds(raw, limits.max_json_depth) and json:
-                        error = ApiError(
-                            400, f"JSON nested deeper than {limits.max_json_depth} levels"
-                        )
-                    receive = replay(raw, receive)
-                    if seen.chunked or seen.length != len(raw) or seen.shouting:
-                        scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
-        elif error is None and seen.shouting:
-            scope = {**scope, "headers": _normalised(scope["headers"], None)}
-        if error is not None:
-            response = self.render(scope["path"], error)
-            # What is left of the body is not read: the connection must not be reused.
-            response.headers["connection"] = "close"
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+async def admit(
+    scope: Scope, receive: Receive, seen: Seen, limits: Limits
+) -> tuple[ApiError | None, Scope, Receive] | None:
+    """Read the body once (413 past the limit, 400 past the JSON depth) and give the scope and
+    ``receive`` the request path should see; None if the client left."""
+    if seen.length is not None and seen.length > limits.max_body_bytes:
+        return _too_large(limits), scope, receive
+    if not (seen.chunked or seen.length):  # only a media type to lowercase
+        return None, {**scope, "headers": _normalised(scope["headers"], None)}, receive
+    try:
+        raw = await read_body(receive, limits.max_body_bytes)
+    except _Disconnected:
+        return None
+    except _TooLarge:
+        return _too_large(limits), scope, receive
+    error = None
+    # No Content-Type is read as the operation's JSON by the request path (as Connexion reads it).
+    json = seen.content_type is None or b"json" in seen.content_type.lower()
+    if json_depth_exceeds(raw, limits.max_json_depth) and json:
+        error = ApiError(400, f"JSON nested deeper than {limits.max_json_depth} levels")
+    receive = replay(raw, receive)
+    if seen.chunked or seen.length != len(raw) or seen.shouting:
+        scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
+    return error, scope, receive
 
-    def _too_large(self) -> ApiError:
-        return ApiError(413, f"request body larger than {self.limits.max_body_bytes} bytes")
+
+def _too_large(limits: Limits) -> ApiError:
+    return ApiError(413, f"request body larger than {limits.max_body_bytes} bytes")
+
+
+async def refuse(
+    error: ApiError,
+    render: Callable[[str, Exception], Response],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Answer a refusal in the vendor's shape, closing the connection (the rest of the body is
+    not read, so the connection must not be reused)."""
+    response = render(scope["path"], error)
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)

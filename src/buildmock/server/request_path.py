@@ -17,13 +17,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 import yaml
-from starlette.datastructures import URL, Headers
+from starlette.datastructures import URL
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from buildmock.core.errors import ApiError
+from buildmock.core.headers import HeaderView
 from buildmock.core.openapi import METHODS
 from buildmock.server.limits import replay
 from buildmock.server.operation import (
@@ -36,8 +37,8 @@ from buildmock.server.operation import (
 from buildmock.server.operation import (
     resolve as resolve_ref,
 )
-from buildmock.server.router import Router
-from buildmock.vendors.base import REQUEST_SCOPE
+from buildmock.server.router import Match, Router
+from buildmock.vendors.base import REQUEST_SCOPE, Headers
 
 log = logging.getLogger("buildmock")
 
@@ -139,29 +140,63 @@ class RequestPath:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request (any path but the Swagger UI's)."""
+        await send_response(await self.answer(scope, receive), scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> Response:
+        """The answer to one HTTP request (any path but the Swagger UI's), not sent yet."""
         path: str = scope["path"]
-        prefix, _, rest = path[1:].partition("/")
-        router = self._routers.get(prefix)
         try:
-            if router is None:
-                raise ApiError(404, "not found")
-            if "\n" in rest:
-                # Connexion mounts each spec with Starlette, whose mount pattern (``.*$``) stops
-                # at a newline: such a path reaches no operation, except that one whose only
-                # newline comes just before a trailing slash is redirected to the path without
-                # that slash (which the mount pattern matches).
-                if rest.endswith("\n/") and "\n" not in rest[:-2]:
-                    response = _toggled_slash(scope)
-                    await response(scope, receive, send)
-                    return
-                raise ApiError(404, "not found")
-            if rest in ("openapi.json", "openapi.yaml") and prefix in self._documents:
-                response = self._document(prefix, rest, scope)
-            else:
-                response = await self._serve(prefix, router, "/" + rest, scope, receive)
+            prefix, _, rest = path[1:].partition("/")
+            router = self._routers.get(prefix)
+            if router is None or "\n" in rest or (rest in _DOCUMENTS and prefix in self._documents):
+                return self._aside(prefix, router, rest, scope)
+            method: str = scope["method"]
+            rest = "/" + rest
+            found = router.match(method, rest)
+            if found.target is None:
+                return _unmatched(router, found, method, rest, scope)
+            operation = found.target.get()
+            check = self._checks.get(prefix)
+            if check is not None:
+                check(HeaderView(scope["headers"]))
+            kwargs = operation.validate_parameters(_query(scope["query_string"]), found.params)
+            given = content_type(scope["headers"])
+            raw = None
+            if operation.body is not None:
+                raw = await _read_body(receive)
+                body = parse_body(operation.body, given, raw)
+                if operation.body.key is not None:
+                    kwargs[operation.body.key] = body
+            if given is not None and given.partition(";")[0].strip().lower() in _FORMS:
+                # Connexion reads a form body on every operation (a multipart type without a
+                # boundary is its 400), whether or not the operation takes one.
+                await _read_form(scope, raw if raw is not None else await _read_body(receive))
+            token = REQUEST_SCOPE.set(scope)
+            try:
+                response = await operation.handler(**kwargs)
+            finally:
+                REQUEST_SCOPE.reset(token)
+            if not isinstance(response, Response):
+                raise TypeError(f"{operation.operation_id} returned {type(response).__name__}")
+            return response
         except Exception as exc:
-            response = self._render(path, exc)
-        await response(scope, receive, send)
+            return self._render(path, exc)
+
+    def _aside(
+        self, prefix: str, router: Router[_Slot] | None, rest: str, scope: Scope
+    ) -> Response:
+        """The answer to a path no operation serves: an unknown prefix, a newline, a spec."""
+        if router is None:
+            raise ApiError(404, "not found")
+        if "\n" in rest:
+            # Connexion mounts each spec with Starlette, whose mount pattern (``.*$``) stops
+            # at a newline: such a path reaches no operation, except that one whose only
+            # newline comes just before a trailing slash is redirected to the path without
+            # that slash (which the mount pattern matches).
+            if rest.endswith("\n/") and "\n" not in rest[:-2]:
+                return _toggled_slash(scope)
+            raise ApiError(404, "not found")
+        return self._document(prefix, rest, scope)
 
     def _document(self, prefix: str, name: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
@@ -179,44 +214,35 @@ class RequestPath:
             self._served[key] = served
         return Response(served[0], media_type=served[1])
 
-    async def _serve(
-        self, prefix: str, router: Router[_Slot], rest: str, scope: Scope, receive: Receive
-    ) -> Response:
-        method: str = scope["method"]
-        found = router.match(method, rest)
-        if found.status == 404 and rest != "/" and "//" not in rest:
-            redirect = _slash_redirect(router, method, rest, scope)
-            if redirect is not None:
-                return redirect
-        if found.status == 404:
-            raise ApiError(404, "not found")
-        if found.status == 405:
-            raise ApiError(405, "method not allowed", headers={"Allow": ", ".join(found.allow)})
-        assert found.target is not None
-        operation = found.target.get()
-        check = self._checks.get(prefix)
-        if check is not None:
-            check(Headers(scope=scope))
-        kwargs = operation.validate_parameters(_query(scope["query_string"]), found.params)
-        given = content_type(scope["headers"])
-        raw = None
-        if operation.body is not None:
-            raw = await _read_body(receive)
-            body = parse_body(operation.body, given, raw)
-            if operation.body.key is not None:
-                kwargs[operation.body.key] = body
-        if given is not None and given.partition(";")[0].strip().lower() in _FORMS:
-            # Connexion reads a form body on every operation (a multipart type without a
-            # boundary is its 400), whether or not the operation takes one.
-            await _read_form(scope, raw if raw is not None else await _read_body(receive))
-        token = REQUEST_SCOPE.set(scope)
-        try:
-            response = await operation.handler(**kwargs)
-        finally:
-            REQUEST_SCOPE.reset(token)
-        if not isinstance(response, Response):
-            raise TypeError(f"{operation.operation_id} returned {type(response).__name__}")
-        return response
+
+async def send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send ``response``: a plain ``Response``'s two messages directly (what its ``__call__``
+    sends, one frame less), any other kind through its own ``__call__``."""
+    if type(response).__call__ is _PLAIN_CALL and response.background is None:
+        await send(
+            {"type": "http.response.start", "status": response.status_code,
+             "headers": response.raw_headers}
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": response.body})
+    else:
+        await response(scope, receive, send)
+
+
+#: A response whose ``__call__`` is this one sends its two messages and nothing else.
+_PLAIN_CALL = Response.__call__
+
+
+def _unmatched(
+    router: Router[_Slot], found: Match[_Slot], method: str, rest: str, scope: Scope
+) -> Response:
+    """Starlette's redirect to the path with its trailing slash toggled, else the 404 or 405."""
+    if found.status == 404 and rest != "/" and "//" not in rest:
+        redirect = _slash_redirect(router, method, rest, scope)
+        if redirect is not None:
+            return redirect
+    if found.status == 405:
+        raise ApiError(405, "method not allowed", headers={"Allow": ", ".join(found.allow)})
+    raise ApiError(404, "not found")
 
 
 def _slash_redirect(router: Router[_Slot], method: str, rest: str, scope: Scope) -> Response | None:
@@ -235,6 +261,7 @@ def _toggled_slash(scope: Scope) -> Response:
     return RedirectResponse(url=str(url))
 
 
+_DOCUMENTS = ("openapi.json", "openapi.yaml")
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from starlette.datastructures import URL
-from starlette.datastructures import Headers as StarletteHeaders
 from starlette.responses import Response
 from starlette.types import Scope
 
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
+from buildmock.core.headers import HeaderView
 from buildmock.synth.factory import REQUEST_SYNTH
 
 if TYPE_CHECKING:
@@ -231,8 +231,25 @@ class RenderCache:
         return orjson.Fragment(self.encoded(key, record, now))
 
     def response(self, key: str, record: Record, now: float) -> Response:
-        """The encoded rendering as a plain 200 JSON answer."""
-        return raw_json_response(self.encoded(key, record, now))
+        """The encoded rendering as a plain 200 JSON answer: one kept with the entry, sent again
+        while the entry is valid (the server never changes a handler's answer)."""
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and entry.answer is not None
+            and entry.record is record
+            and entry.low <= now < entry.high
+            and entry.kept is None
+        ):
+            return entry.answer
+        body = self.encoded(key, record, now)
+        entry = self._entries.get(key)
+        if entry is None or entry.body is not body:  # followed to ``now``: not kept
+            return raw_json_response(body)
+        if entry.answer is None:
+            entry = self._entries[key] = entry._replace(answer=raw_json_response(body))
+        assert entry.answer is not None
+        return entry.answer
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -249,6 +266,7 @@ class _Entry(NamedTuple):
     high: float
     body: bytes
     kept: Any  # in a live window with ``follow``: the rendering ``follow`` starts from
+    answer: Response | None = None  # ``body`` as a 200 answer, made on the first ``response``
 
 
 #: Where a runtime keeps its :class:`RenderCache` (``Runtime.services``, emptied by a reset and a
@@ -311,7 +329,7 @@ REQUEST_SCOPE: ContextVar[Scope] = ContextVar("buildmock_request_scope")
 
 def request_headers() -> Headers:
     """The headers of the request being handled."""
-    return StarletteHeaders(scope=REQUEST_SCOPE.get())
+    return HeaderView(REQUEST_SCOPE.get()["headers"])
 
 
 def request_url() -> URL:
