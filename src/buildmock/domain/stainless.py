@@ -355,11 +355,44 @@ def is_done(record: dict[str, Any], now: float) -> bool:
     return all(t["marks"][-1][1] <= now for t in record["targets"].values())
 
 
+def unstarted(record: dict[str, Any], now: float) -> bool:
+    """Whether at ``now`` every step of every target still shows ``not_started`` and nothing has
+    changed since the build was created: how a create answers (and most of a build's first second).
+
+    A target's first change is its commit step being queued, halfway from its start to code
+    generation (:func:`_steps`); everything else of it comes at or after code generation.
+    """
+    created = record["created_at"]
+    for target in record["targets"].values():
+        marks = target["marks"]
+        start = marks[0][1]
+        if start > created or not now < (start + (_entered(marks, "codegen") or start)) / 2:
+            return False
+    return bool(record["targets"])
+
+
+def _unstarted_target() -> dict[str, Any]:
+    """:func:`render_target` of a target of an :func:`unstarted` build (a new object each time)."""
+    return {
+        "object": "build_target",
+        "status": "not_started",
+        "install_url": None,
+        "commit": {"status": "not_started"},
+        **{check: {"status": "not_started"} for check in CHECKS},
+    }
+
+
 def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
     """The ``Build`` object as Stainless would send it at ``now``."""
-    # Every target's steps are derived once and shared by the parts that need them.
-    steps = {name: _steps(target) for name, target in record["targets"].items()}
-    changed = last_change(record, now, steps)
+    if unstarted(record, now):
+        # Nothing to derive: every target's rendering is the same, and the build ends nowhere soon.
+        changed, done = float(record["created_at"]), False
+        targets = {name: _unstarted_target() for name in record["targets"]}
+    else:
+        # Every target's steps are derived once and shared by the parts that need them.
+        steps = {name: _steps(target) for name, target in record["targets"].items()}
+        changed, done = last_change(record, now, steps), is_done(record, now)
+        targets = {name: render_target(record, name, now, steps[name]) for name in steps}
     return {
         "id": record["id"],
         "config_commit": record["config_commit"],
@@ -370,14 +403,12 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
             "url": f"https://storage.stainless.com/specs/{record['project']}/{record['config_commit'][:12]}.yml",
             "expires": iso(changed + 3600),
         }
-        if is_done(record, now)
+        if done
         else None,
         "object": "build",
         "org": record["org"],
         "project": record["project"],
-        "targets": {
-            name: render_target(record, name, now, steps[name]) for name in record["targets"]
-        },
+        "targets": targets,
     }
 
 
