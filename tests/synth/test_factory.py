@@ -56,10 +56,14 @@ def test_iso_is_utc_with_milliseconds() -> None:
 
 
 class _FakerWords(Synth):
-    """The word draws as Faker's own ``word()`` / ``words(3)`` make them (the reference)."""
+    """The word and name draws as Faker's own ``word()`` / ``words(3)`` / ``first_name()``…
+    make them (the reference)."""
 
     def _words(self, count: int) -> list[str]:
         return [self.faker.word()] if count == 1 else list(self.faker.words(count))
+
+    def _pick(self, draw: str) -> str:
+        return str(getattr(self.faker, draw)())
 
 
 @pytest.mark.parametrize("seed", range(8))

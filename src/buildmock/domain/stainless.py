@@ -10,7 +10,7 @@ from typing import Any
 from buildmock.core import ids
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import Lifecycle
-from buildmock.synth.factory import Synth, iso
+from buildmock.synth.factory import Draws, Synth, iso
 
 TARGETS = (
     "node",
@@ -119,19 +119,21 @@ def plan_build(
     outcome: str,
 ) -> dict[str, Any]:
     """A new build record: ids, commits and every step's timeline, fixed at creation."""
-    build_id = synth.token(ids.BASE32, 26, "bui_")
-    victim = synth.choice(targets)
-    planned = {
-        name: _plan_target(synth, name, now, speed, _conclusions(outcome, name == victim))
-        for name in targets
-    }
+    with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
+        build_id = draw.token(ids.BASE32, 26, "bui_")
+        victim = draw.choice(targets)
+        planned = {
+            name: _plan_target(draw, now, speed, _conclusions(outcome, name == victim))
+            for name in targets
+        }
+        config_commit = draw.sha()
     return {
         "id": build_id,
         "org": project.org,
         "project": project.name,
         "branch": branch,
         "revision": revision if isinstance(revision, str) else "files",
-        "config_commit": synth.sha(),
+        "config_commit": config_commit,
         "created_at": now,
         "outcome": outcome,
         "targets": planned,
@@ -155,11 +157,7 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
 
 
 def _plan_target(
-    synth: Synth,
-    target: str,
-    start: float,
-    speed: float,
-    conclusions: tuple[str, str],
+    draw: Draws, start: float, speed: float, conclusions: tuple[str, str]
 ) -> dict[str, Any]:
     """A target's record: its own timeline and the few drawn values its steps are derived from.
 
@@ -169,16 +167,16 @@ def _plan_target(
     """
     commit_conclusion, test_conclusion = conclusions
     generated = commit_conclusion in GENERATED
-    scale = dict(zip(TARGET.phases, synth.uniforms(0.7, 1.3, len(TARGET.phases)), strict=True))
+    scale = dict(zip(TARGET.phases, draw.uniforms(0.7, 1.3, len(TARGET.phases)), strict=True))
     timeline = TARGET.plan(
         start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
     )
-    runs = tuple(synth.integers(10**9, 10**10 - 1, len(CHECKS)))
-    sha, tree = synth.sha(), synth.sha()
-    changes = (0, 0) if commit_conclusion == "noop" else tuple(synth.integers(1, 900, 2))
+    runs = tuple(draw.integers(10**9, 10**10 - 1, len(CHECKS)))
+    sha, tree = draw.sha(), draw.sha()
+    changes = (0, 0) if commit_conclusion == "noop" else tuple(draw.integers(1, 900, 2))
     merge_pr = None
     if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
-        merge_pr = synth.integer(1, 900)
+        merge_pr = draw.integer(1, 900)
     return {
         "marks": timeline.marks,
         "conclusion": commit_conclusion,
