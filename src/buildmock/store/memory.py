@@ -137,6 +137,14 @@ class MemoryStore:
             value = self._counters[counter] = self._counters.get(counter, 0) + 1
             return value
 
+    def next_values(self, counter: str, count: int) -> int:
+        """Take the next ``count`` (>= 1) values of a named counter at once; the first of them."""
+        if count < 1:
+            raise ValueError("next_values() takes at least one value")
+        with self._lock:
+            last = self._counters[counter] = self._counters.get(counter, 0) + count
+            return last - count + 1
+
     def counts(self) -> dict[str, int]:
         """Records held per kind."""
         with self._lock:
