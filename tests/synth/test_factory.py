@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -79,3 +81,25 @@ def test_words_are_fakers_own_draws(seed: int) -> None:
         ]
 
     assert draws(fast) == draws(reference)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_weighted_draws_are_random_choices_own(seed: int) -> None:
+    # ``weighted`` adds the weights up once per table: the values (and the stream after them) are
+    # what ``random.choices(values, weights)`` gives.
+    table = (("a", 0.8), ("b", 0.12), ("c", 0.05), ("d", 0.03))
+    synth, reference = Synth(seed, "w"), Synth(seed, "w").rng
+    drawn = [synth.weighted(table) for _ in range(300)]
+    assert drawn == [reference.choices("abcd", weights=[0.8, 0.12, 0.05, 0.03])[0] for _ in drawn]
+    assert set(drawn) == set("abcd") and synth.rng.random() == reference.random()
+
+
+def test_iso_is_strftime_of_the_moment_to_the_microsecond() -> None:
+    # ``iso`` formats the seconds once per second; the text is what formatting afresh gives, at
+    # the edges too (a time that rounds up to the next second, the epoch, before it).
+    rng = random.Random(2)
+    times = [1735689600.9999997, 1735689600.0004999, 0.0, -1.5, 253402300799.0]
+    times += [rng.uniform(0, 4e9) for _ in range(2000)]
+    for ts in times:
+        whole = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        assert iso(ts) == whole + f"{int(ts * 1000) % 1000:03d}Z"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,9 @@ from faker.generator import Generator
 from buildmock.core import ids
 
 T = TypeVar("T")
+
+#: ``Draws.weighted``'s tables: options -> (values, cumulative weights).
+_CUMULATIVE: dict[Any, tuple[Sequence[Any], list[float]]] = {}
 
 #: The synth of the request being served, when the server gives each request its own.
 REQUEST_SYNTH: ContextVar[Synth | None] = ContextVar("buildmock_request_synth", default=None)
@@ -43,9 +47,15 @@ class Draws:
         return self.rng.random() < probability
 
     def weighted(self, options: Sequence[tuple[T, float]]) -> T:
-        """One of ``options``, each ``(value, weight)``, drawn by weight."""
-        values, weights = zip(*options, strict=True)
-        return self.rng.choices(values, weights=weights)[0]
+        """One of ``options``, each ``(value, weight)``, drawn by weight: ``random.choices`` with
+        the cumulative weights it would add up itself, added up once per ``options``."""
+        found = _CUMULATIVE.get(options)
+        if found is None:
+            values, weights = zip(*options, strict=True)
+            found = values, list(itertools.accumulate(weights))
+            if len(_CUMULATIVE) < 256:  # callers pass a few literal tables
+                _CUMULATIVE[options] = found
+        return self.rng.choices(found[0], cum_weights=found[1])[0]
 
     def uniform(self, low: float, high: float) -> float:
         """A float in ``[low, high]``."""
@@ -285,7 +295,12 @@ def _lorem_words(faker: Any) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=4096)  # lists render the same stored times again and again
 def iso(ts: float) -> str:
     """Unix seconds as ISO-8601 UTC with milliseconds and a ``Z``, as most vendors send."""
-    return (
-        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{int(ts * 1000) % 1000:03d}Z"
+    return _second(datetime.fromtimestamp(ts, UTC).replace(microsecond=0)) + (
+        f"{int(ts * 1000) % 1000:03d}Z"
     )
+
+
+@functools.lru_cache(maxsize=64)  # new records' times fall in the same few seconds
+def _second(moment: datetime) -> str:
+    """The date and time of ``iso`` up to the seconds (``strftime``: a third of a fresh ``iso``)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.")
