@@ -2,10 +2,11 @@
 
 A seeded mock on the manual clock is fed a fixed script (creates with and without a forced outcome,
 the vendor's other creating requests, reads and lists while the clock moves through every build's
-lifecycle); the SHA-256 of every answer's status, headers and body must equal the digest recorded
-here. A change to how records are planned, drawn or rendered that alters one byte fails it — which is
-what speeding a create up must never do. If a change of answers is intended (or a new Faker or Python
-changed the draws), print the new digests with ``python -m tests.vendors.test_determinism``.
+lifecycle, then the state snapshot: the records as stored); the SHA-256 of every answer's status,
+headers and body must equal the digest recorded here. A change to how records are planned, drawn
+or rendered that alters one byte fails it — which is what speeding a create up must never do. If a
+change of answers is intended (or a new Faker or Python changed the draws), print the new digests
+with ``python -m tests.vendors.test_determinism``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.cases import CASES, VendorCase
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL, advance, make_app
 
 SEED = 20
 
 #: Each vendor's digest of :func:`script`'s answers with ``--seed 20``.
 DIGESTS = {
-    "cocktail": "eff6841181e22b8dca863cfcdb809c2d244d5207de9cb5231b179a5fc4a12157",
-    "escape": "53c364bbca1a8f02d4203921eea51011d2bf6b8d25db648a11036669a22674c9",
-    "nuon": "b3bf43ccc88400c3663d1f2924c5a7cc12fae60e1ff133bd48f6d9ab2fc3a280",
-    "stainless": "22fb2e4fba819067fd835adfecdbb0a3f29dd824bfcf171800ec975e2c44cc5b",
-    "vela": "7e08aff3e7f55675804823f72aa08e04aafc3f752a8b5139d8d5a7ada3b97e05",
+    "cocktail": "e0bae23b7922ef1ad8cb7fcb7084877b176b2f50448287e7f4b88a5eecc58fa1",
+    "escape": "831d30172c35fdfd743adeaca4af5b446867defd985f47582c58f34c05bde82a",
+    "nuon": "570a7bbc41d5a291ba10856b0e9b68c822ed1aa720f6e07b228da3d3f92c5737",
+    "stainless": "69948a4061dfa17460c0d02e676f11b49e4eb410badaa6763e9d7e5f189ce8ab",
+    "vela": "fc8dd07a8530d46850ca540ae443b803e65bf277904386b4908f8aecc3260c51",
 }
 
 _VELA = "/vela/api/v1/repos/github/octocat"
@@ -158,6 +159,7 @@ def script(case: VendorCase) -> str:
                     note(client.get(read.format(**build), headers=case.headers))
             note(client.get(case.list_path(builds[0]), headers=case.headers))
             advance(client, case.settle / 200 * 1.3**step)
+        note(client.get("/__buildmock/snapshot", headers=CONTROL))  # the records as stored
     return digest.hexdigest()
 
 

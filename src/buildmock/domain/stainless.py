@@ -10,7 +10,7 @@ from typing import Any
 from buildmock.core import ids
 from buildmock.core.errors import ApiError
 from buildmock.core.lifecycle import Lifecycle
-from buildmock.synth.factory import Draws, Synth, iso
+from buildmock.synth.factory import Synth, iso
 
 TARGETS = (
     "node",
@@ -68,6 +68,7 @@ BUILD_ID = ids.matcher("bui_", ids.BASE32, 26)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 SEVERITY = ("fatal", "error", "warning", "note")
+_CONFLICTS = ("merge_conflict", "upstream_merge_conflict")
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,44 @@ def plan_build(
     targets: tuple[str, ...],
     outcome: str,
 ) -> dict[str, Any]:
-    """A new build record: ids, commits and every step's timeline, fixed at creation."""
+    """A new build record: ids, commits and every step's timeline, fixed at creation.
+
+    Each target keeps its own timeline and the few drawn values its steps are derived from; the
+    commit and check timelines, URLs and repos follow from these at read time (:func:`_steps`), so
+    a stored build stays small (about 1 kB a target) and the store's cap bounds memory well below
+    the issue's 200 MB.
+    """
+    planned = {}
     with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
         build_id = draw.token(ids.BASE32, 26, "bui_")
         victim = draw.choice(targets)
-        planned = {
-            name: _plan_target(draw, now, speed, _conclusions(outcome, name == victim))
-            for name in targets
-        }
-        config_commit = draw.sha()
+        # A target draws its phases' duration factors, its checks' run ids, its SHA and tree and
+        # its lines changed (and a merge PR), in that order; the drawers are made once per build.
+        factor, run, change = (
+            draw.uniform_of(0.7, 1.3),
+            draw.integer_of(10**9, 10**10 - 1),
+            draw.integer_of(1, 900),
+        )
+        sha = draw.sha
+        for name in targets:
+            conclusion, test = _conclusions(outcome, name == victim)
+            scale = {phase: factor() for phase in TARGET.phases}
+            skip = () if conclusion in GENERATED else ("postgen",)
+            timeline = TARGET.plan(now, "completed", speed=speed, scale=scale, skip=skip)
+            runs = tuple([run() for _ in CHECKS])
+            commit, tree = sha(), sha()
+            changes = (0, 0) if conclusion == "noop" else (change(), change())
+            planned[name] = {
+                "marks": timeline.marks,
+                "conclusion": conclusion,
+                "test": test,
+                "sha": commit,
+                "tree": tree,
+                "changes": changes,
+                "runs": runs,
+                "merge_pr": draw.integer(1, 900) if conclusion in _CONFLICTS else None,
+            }
+        config_commit = sha()
     return {
         "id": build_id,
         "org": project.org,
@@ -154,39 +184,6 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
     if outcome in COMMIT_CONCLUSIONS:
         return outcome, "success"
     return "success", outcome
-
-
-def _plan_target(
-    draw: Draws, start: float, speed: float, conclusions: tuple[str, str]
-) -> dict[str, Any]:
-    """A target's record: its own timeline and the few drawn values its steps are derived from.
-
-    The commit and check timelines, URLs and repos follow from these at read time
-    (:func:`_steps`), so a stored build stays small (about 1 kB a target) and the store's cap
-    bounds memory well below the issue's 200 MB.
-    """
-    commit_conclusion, test_conclusion = conclusions
-    generated = commit_conclusion in GENERATED
-    scale = dict(zip(TARGET.phases, draw.uniforms(0.7, 1.3, len(TARGET.phases)), strict=True))
-    timeline = TARGET.plan(
-        start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
-    )
-    runs = tuple(draw.integers(10**9, 10**10 - 1, len(CHECKS)))
-    sha, tree = draw.sha(), draw.sha()
-    changes = (0, 0) if commit_conclusion == "noop" else tuple(draw.integers(1, 900, 2))
-    merge_pr = None
-    if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
-        merge_pr = draw.integer(1, 900)
-    return {
-        "marks": timeline.marks,
-        "conclusion": commit_conclusion,
-        "test": test_conclusion,
-        "sha": sha,
-        "tree": tree,
-        "changes": changes,
-        "runs": runs,
-        "merge_pr": merge_pr,
-    }
 
 
 def _entered(marks: Sequence[Sequence[Any]], state: str) -> float | None:

@@ -6,7 +6,7 @@ import functools
 import itertools
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -65,13 +65,13 @@ class Draws:
         """An int in ``[low, high]``."""
         return self.rng.randint(low, high)
 
-    def uniforms(self, low: float, high: float, count: int) -> list[float]:
-        """``count`` floats in ``[low, high]``, drawn together (no per-value calls)."""
-        draw = self.rng.random
-        return [low + (high - low) * draw() for _ in range(count)]
+    def uniform_of(self, low: float, high: float) -> Callable[[], float]:
+        """A drawer of floats in ``[low, high]``: each call one value of :meth:`uniforms`."""
+        draw, span = self.rng.random, high - low
+        return lambda: low + span * draw()
 
-    def integers(self, low: int, high: int, count: int) -> list[int]:
-        """``count`` ints in ``[low, high]``, drawn together.
+    def integer_of(self, low: int, high: int) -> Callable[[], int]:
+        """A drawer of ints in ``[low, high]``: each call one value of :meth:`integers`.
 
         Each is 32 more random bits than the span needs, reduced modulo the span (uniform to
         within 2**-32): several times cheaper than ``randint`` for the run and job ids of a build.
@@ -79,9 +79,18 @@ class Draws:
         span = high - low + 1
         if span < 1:
             raise ValueError("integers() needs low <= high")
-        width = span.bit_length() + 32
-        bits = self.rng.getrandbits
-        return [low + bits(width) % span for _ in range(count)]
+        bits, width = self.rng.getrandbits, span.bit_length() + 32
+        return lambda: low + bits(width) % span
+
+    def uniforms(self, low: float, high: float, count: int) -> list[float]:
+        """``count`` floats in ``[low, high]``, drawn together."""
+        draw = self.uniform_of(low, high)
+        return [draw() for _ in range(count)]
+
+    def integers(self, low: int, high: int, count: int) -> list[int]:
+        """``count`` ints in ``[low, high]``, drawn together (see :meth:`integer_of`)."""
+        draw = self.integer_of(low, high)
+        return [draw() for _ in range(count)]
 
     def token(self, alphabet: str, length: int, prefix: str = "") -> str:
         """``prefix`` followed by ``length`` characters of ``alphabet``."""
