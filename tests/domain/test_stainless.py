@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import orjson
 import pytest
 
 from buildmock.domain import stainless
@@ -64,3 +65,13 @@ def test_an_unstarted_rendering_is_new_each_time() -> None:
     assert stainless.render_build(record, T0)["targets"]["python"]["commit"] == {
         "status": "not_started"
     }
+
+
+@pytest.mark.parametrize("speed", [1.0, 1e9])
+def test_an_encoded_rendering_is_the_same_json(speed: float) -> None:
+    for record in _records(speed):
+        for now in (T0, T0 + 0.5, T0 + 3, T0 + 600):
+            plain = stainless.render_build(record, now)
+            assert orjson.dumps(stainless.render_build(record, now, encoded=True)) == orjson.dumps(
+                plain
+            )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from buildmock.core import ids
 from buildmock.core.errors import ApiError
@@ -377,12 +380,25 @@ def _unstarted_target() -> dict[str, Any]:
     }
 
 
-def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
-    """The ``Build`` object as Stainless would send it at ``now``."""
+@functools.lru_cache(maxsize=256)
+def _unstarted_encoded(names: tuple[str, ...]) -> orjson.Fragment:
+    """The ``targets`` of an :func:`unstarted` build of these targets, encoded once."""
+    return orjson.Fragment(orjson.dumps({name: _unstarted_target() for name in names}))
+
+
+def render_build(record: dict[str, Any], now: float, *, encoded: bool = False) -> dict[str, Any]:
+    """The ``Build`` object as Stainless would send it at ``now``.
+
+    ``encoded``: for a rendering that is only sent, never read: what needs no deriving (an
+    unstarted build's targets) may come as an ``orjson.Fragment`` of the same JSON.
+    """
     if unstarted(record, now):
         # Nothing to derive: every target's rendering is the same, and the build ends nowhere soon.
         changed, done = float(record["created_at"]), False
-        targets = {name: _unstarted_target() for name in record["targets"]}
+        names = tuple(record["targets"])
+        targets: Any = (
+            _unstarted_encoded(names) if encoded else {name: _unstarted_target() for name in names}
+        )
     else:
         # Every target's steps are derived once and shared by the parts that need them.
         steps = {name: _steps(target) for name, target in record["targets"].items()}
