@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from buildmock.core.errors import ApiError
+from buildmock.server.operation import Body, Schema, parse_body
 from tests.cases import CASES
 from tests.conftest import make_app
 
@@ -54,3 +56,19 @@ def test_a_body_with_a_number_json_lacks_is_a_400(
     )
     assert response.status_code == 400, response.text
     assert says in response.json()["error"]
+
+
+def test_a_media_type_matches_as_fnmatch_matches_it() -> None:
+    # Media types without glob characters are looked up; the rest (and anything not found) still
+    # go through ``fnmatch``, so a listed ``[x]`` stays a character class.
+    check = Schema({"type": "object"}, None, request_body=True)
+    body = Body(
+        ("application/json", "application/*+json", "text/[xy]"), check, True, False, "b", None
+    )
+    assert body.literal_types == frozenset({"application/json"})
+    for given in ("application/json", "Application/JSON; charset=utf-8", "application/vnd.a+json",
+                  "text/x"):  # fmt: skip
+        assert parse_body(body, given, b"{}") == {}
+    for refused in ("text/plain", "text/[xy]", "application/jsonx"):
+        with pytest.raises(ApiError, match="Invalid Content-type"):
+            parse_body(body, refused, b"{}")

@@ -265,6 +265,12 @@ class Body:
     key: str | None  # the handler's keyword, or None if it takes no body
     default: Any
 
+    @functools.cached_property
+    def literal_types(self) -> frozenset[str]:
+        """The media types (lower-cased) without a glob character: a type equal to one of them
+        matches it, so most requests need no ``fnmatch``."""
+        return frozenset(m.lower() for m in self.media_types if not any(c in m for c in "*?["))
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -334,7 +340,10 @@ def parse_body(body: Body, given: str | None, raw: bytes) -> Any:
         for parameter in parameters.split(";") if parameters else ():
             if parameter.startswith("charset="):
                 encoding = parameter[len("charset=") :]
-    if not any(fnmatchcase(mime.lower(), m.lower()) for m in body.media_types):
+    lowered = mime.lower()
+    if lowered not in body.literal_types and not any(
+        fnmatchcase(lowered, m.lower()) for m in body.media_types
+    ):
         raise bad_request(f"Invalid Content-type ({mime}), expected {list(body.media_types)}")
     if not raw:
         if body.default is None and body.required:
