@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
+import math
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +22,7 @@ from buildmock.core import ids
 T = TypeVar("T")
 
 #: ``Draws.weighted``'s tables: options -> (values, cumulative weights).
-_CUMULATIVE: dict[Any, tuple[Sequence[Any], list[float]]] = {}
+_CUMULATIVE: dict[Any, tuple[Sequence[Any], list[float], float]] = {}
 
 #: The synth of the request being served, when the server gives each request its own.
 REQUEST_SYNTH: ContextVar[Synth | None] = ContextVar("buildmock_request_synth", default=None)
@@ -47,15 +49,21 @@ class Draws:
         return self.rng.random() < probability
 
     def weighted(self, options: Sequence[tuple[T, float]]) -> T:
-        """One of ``options``, each ``(value, weight)``, drawn by weight: ``random.choices`` with
-        the cumulative weights it would add up itself, added up once per ``options``."""
+        """One of ``options``, each ``(value, weight)``, drawn by weight: what
+        ``random.choices(values, weights)`` draws (one ``random()`` bisected into the cumulative
+        weights), with the weights added up once per ``options`` and none of its per-call checks."""
         found = _CUMULATIVE.get(options)
         if found is None:
             values, weights = zip(*options, strict=True)
-            found = values, list(itertools.accumulate(weights))
+            cumulative = list(itertools.accumulate(weights))
+            total = cumulative[-1] + 0.0
+            if not 0.0 < total < math.inf:
+                raise ValueError("weights must add up to a positive, finite total")
+            found = values, cumulative, total
             if len(_CUMULATIVE) < 256:  # callers pass a few literal tables
                 _CUMULATIVE[options] = found
-        return self.rng.choices(found[0], cum_weights=found[1])[0]
+        table, cumulative, total = found
+        return table[bisect.bisect(cumulative, self.rng.random() * total, 0, len(table) - 1)]
 
     def uniform(self, low: float, high: float) -> float:
         """A float in ``[low, high]``."""
@@ -222,7 +230,10 @@ class Synth:
         words = _lorem_words(self.fake)
         if count == 1:  # Faker draws a single word with ``choice``
             return [self.fake.random.choice(words)]
-        return self.fake.random.choices(words, k=count)
+        draw = self.fake.random.random
+        # ``random.choices(words, k=count)`` unweighted: one ``random()`` scaled to an index each.
+        size = float(len(words))
+        return [words[math.floor(draw() * size)] for _ in range(count)]
 
     def _pick(self, draw: str) -> str:
         """``fake.<draw>()`` for a provider method that is one ``random_element`` of a fixed list
