@@ -121,11 +121,29 @@ def compile_schema(
     check = _compiled.get(key)
     if check is None:
         formats = {name: _format_check(name) for name in _formats(document, set())}
-        check = fastjsonschema.compile(
-            document, formats=formats, use_default=False, detailed_exceptions=False
-        )
-        _compiled[key] = check
+        check = _compiled[key] = _compile(document, formats)
     return check
+
+
+class _Refused(fastjsonschema.JsonSchemaValueException):
+    """What a compiled check raises, made by ``Exception``'s own constructor: a check raises and
+    catches several inside ``anyOf``, ``oneOf`` and ``not`` even for a valid value, and
+    fastjsonschema's constructor (Python code) was some 40 % of checking a Stainless create body.
+    Nothing reads its fields: a refusal is explained by jsonschema (:meth:`Schema.refusal`)."""
+
+    __init__ = Exception.__init__
+
+
+def _compile(document: dict[str, Any], formats: dict[str, Callable[[str], bool]]) -> Any:
+    """fastjsonschema's check of ``document``: its generated module (``compile_to_code``) run as
+    ``fastjsonschema.compile`` runs it, raising :class:`_Refused`."""
+    code = fastjsonschema.compile_to_code(
+        document, formats=formats, use_default=False, detailed_exceptions=False
+    )
+    module: dict[str, Any] = {}
+    exec(code, module)  # the code fastjsonschema generated from our own specs
+    module["JsonSchemaValueException"] = _Refused
+    return functools.partial(module["validate"], custom_formats=formats)
 
 
 class Schema:
