@@ -309,9 +309,22 @@ def check_bearer(headers: Headers, settings: Settings, message: str = "Unauthori
 REQUEST_SCOPE: ContextVar[Scope] = ContextVar("buildmock_request_scope")
 
 
+class _RequestHeaders(StarletteHeaders):
+    """Starlette's ``Headers``, whose ``get`` finds an absent header without raising and catching
+    a ``KeyError`` (most requests carry no ``Prefer``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The first value of header ``key`` (any case), else ``default``."""
+        wanted = key.lower().encode("latin-1")
+        for name, value in self.raw:
+            if name == wanted:
+                return value.decode("latin-1")
+        return default
+
+
 def request_headers() -> Headers:
     """The headers of the request being handled."""
-    return StarletteHeaders(scope=REQUEST_SCOPE.get())
+    return _RequestHeaders(scope=REQUEST_SCOPE.get())
 
 
 def request_url() -> URL:
