@@ -95,10 +95,10 @@ def test_weighted_draws_are_random_choices_own(seed: int) -> None:
 
 
 def test_iso_is_strftime_of_the_moment_to_the_microsecond() -> None:
-    # ``iso`` formats the seconds once per second; the text is what formatting afresh gives, at
-    # the edges too (a time that rounds up to the next second, the epoch, before it).
+    # ``iso`` writes the seconds with ``isoformat``: the text is what ``strftime`` gives, at the
+    # edges too (a time that rounds up to the next second, the epoch, before it, years < 1000).
     rng = random.Random(2)
-    times = [1735689600.9999997, 1735689600.0004999, 0.0, -1.5, 253402300799.0]
+    times = [1735689600.9999997, 1735689600.0004999, 0.0, -1.5, 253402300799.0, -6e10, -3e10]
     times += [rng.uniform(0, 4e9) for _ in range(2000)]
     for ts in times:
         whole = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
