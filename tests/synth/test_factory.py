@@ -92,6 +92,7 @@ def test_weighted_draws_are_random_choices_own(seed: int) -> None:
     drawn = [synth.weighted(table) for _ in range(300)]
     assert drawn == [reference.choices("abcd", weights=[0.8, 0.12, 0.05, 0.03])[0] for _ in drawn]
     assert set(drawn) == set("abcd") and synth.rng.random() == reference.random()
+    assert Synth(seed, "w").weighted(list(table)) == Synth(seed, "w").weighted(table)
 
 
 def test_iso_is_strftime_of_the_moment_to_the_microsecond() -> None:

@@ -52,7 +52,8 @@ class Draws:
         """One of ``options``, each ``(value, weight)``, drawn by weight: what
         ``random.choices(values, weights)`` draws (one ``random()`` bisected into the cumulative
         weights), with the weights added up once per ``options`` and none of its per-call checks."""
-        found = _CUMULATIVE.get(options)
+        cached = isinstance(options, tuple)  # a literal table (a list is added up every time)
+        found = _CUMULATIVE.get(options) if cached else None
         if found is None:
             values, weights = zip(*options, strict=True)
             cumulative = list(itertools.accumulate(weights))
@@ -60,7 +61,7 @@ class Draws:
             if not 0.0 < total < math.inf:
                 raise ValueError("weights must add up to a positive, finite total")
             found = values, cumulative, total
-            if len(_CUMULATIVE) < 256:  # callers pass a few literal tables
+            if cached and len(_CUMULATIVE) < 256:  # callers pass a few literal tables
                 _CUMULATIVE[options] = found
         table, cumulative, total = found
         return table[bisect.bisect(cumulative, self.rng.random() * total, 0, len(table) - 1)]
