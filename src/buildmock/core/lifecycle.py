@@ -102,21 +102,6 @@ class Lifecycle:
         ``stop_after`` ends the working phases early (a failure during that phase), ``skip`` leaves
         phases out and ``scale`` stretches individual phases (per-record jitter drawn by the caller).
         """
-        return Timeline(
-            self.marks(start, outcome, speed=speed, stop_after=stop_after, skip=skip, scale=scale)
-        )
-
-    def marks(
-        self,
-        start: float,
-        outcome: str,
-        *,
-        speed: float = 1.0,
-        stop_after: str | None = None,
-        skip: Collection[str] = (),
-        scale: Mapping[str, float] | None = None,
-    ) -> tuple[tuple[str, float], ...]:
-        """:meth:`plan`'s marks, for a record that stores them as they are."""
         if outcome not in self.outcomes:
             raise ValueError(f"unknown outcome {outcome!r}; expected one of {self.outcomes}")
         if speed <= 0:
@@ -132,7 +117,7 @@ class Lifecycle:
             if phase == stop_after:
                 break
         marks.append((outcome, at))
-        return tuple(marks)
+        return Timeline(tuple(marks))
 
     def is_terminal(self, state: str) -> bool:
         """Whether ``state`` is an end state (an outcome or the result of an action)."""

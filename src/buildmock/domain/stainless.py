@@ -145,12 +145,12 @@ def plan_build(
             conclusion, test = _conclusions(outcome, name == victim)
             scale = {phase: factor() for phase in TARGET.phases}
             skip = () if conclusion in GENERATED else ("postgen",)
-            marks = TARGET.marks(now, "completed", speed=speed, scale=scale, skip=skip)
+            timeline = TARGET.plan(now, "completed", speed=speed, scale=scale, skip=skip)
             runs = tuple([run() for _ in CHECKS])
             commit, tree = sha(), sha()
             changes = (0, 0) if conclusion == "noop" else (change(), change())
             planned[name] = {
-                "marks": marks,
+                "marks": timeline.marks,
                 "conclusion": conclusion,
                 "test": test,
                 "sha": commit,
