@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import fastjsonschema
@@ -109,6 +110,13 @@ def test_a_compiled_check_gives_fastjsonschemas_own_verdicts(vendor: str) -> Non
         document.update({"$schema": _DRAFT4, "components": components})
         ours = _compile(document, {})
         theirs = fastjsonschema.compile(document, use_default=False, detailed_exceptions=False)
+        # ``_Refused`` is built by ``Exception.__init__``, which takes no keywords: the generated
+        # code must raise with the message alone.
+        code = fastjsonschema.compile_to_code(
+            document, use_default=False, detailed_exceptions=False
+        )
+        raises = [line for line in code.splitlines() if "JsonSchemaValueException(" in line]
+        assert not [line for line in raises if re.search(r", *[a-z_]+=", line)], name
         for value in _BODIES:
             verdicts = []
             for check in (ours, theirs):
