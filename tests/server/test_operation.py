@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import fastjsonschema
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from buildmock.core.errors import ApiError
+from buildmock.server.operation import _DRAFT4, Body, Schema, _compile, _prepare, parse_body
 from tests.cases import CASES
 from tests.conftest import make_app
 
@@ -54,3 +61,68 @@ def test_a_body_with_a_number_json_lacks_is_a_400(
     )
     assert response.status_code == 400, response.text
     assert says in response.json()["error"]
+
+
+def test_a_media_type_matches_as_fnmatch_matches_it() -> None:
+    # Media types without glob characters are looked up; the rest (and anything not found) still
+    # go through ``fnmatch``, so a listed ``[x]`` stays a character class.
+    check = Schema({"type": "object"}, None, request_body=True)
+    body = Body(
+        ("application/json", "application/*+json", "text/[xy]"), check, True, False, "b", None
+    )
+    assert body.literal_types == frozenset({"application/json"})
+    for given in ("application/json", "Application/JSON; charset=utf-8", "application/vnd.a+json",
+                  "text/x"):  # fmt: skip
+        assert parse_body(body, given, b"{}") == {}
+    for refused in ("text/plain", "text/[xy]", "application/jsonx"):
+        with pytest.raises(ApiError, match="Invalid Content-type"):
+            parse_body(body, refused, b"{}")
+
+
+_BODIES = [
+    {"project": "acme-api", "revision": "main"},
+    {"project": "acme-api", "revision": "0123abcd"},
+    {"project": "acme-api", "revision": "0123abcd", "branch": "b"},
+    {"project": "acme-api", "revision": {"a.yml": {"content": "x"}}, "branch": "b"},
+    {"project": "acme-api", "revision": {}, "branch": "b"},
+    {"project": "", "revision": "main"},
+    {"project": "a", "revision": "m", "enable_ai_commit_message": True, "commit_message": "x"},
+    {"project": "a", "revision": "m", "enable_ai_commit_message": False, "commit_message": "x"},
+    {"project": "a", "revision": "m", "targets": ["python", "cobol"]},
+    {"event": "push", "branch": "main"},
+    {"event": "nope"},
+    {"number": "1"},
+    {},
+    [],
+    "main",
+    None,
+]
+
+
+@pytest.mark.parametrize("vendor", ["stainless", "vela", "nuon"])
+def test_a_compiled_check_gives_fastjsonschemas_own_verdicts(vendor: str) -> None:
+    # The request path runs fastjsonschema's generated module with a cheaper exception class:
+    # every schema of the spec accepts and refuses exactly what ``fastjsonschema.compile`` does.
+    spec = yaml.safe_load((Path(__file__).parents[2] / "specs" / f"{vendor}.yaml").read_text())
+    components = _prepare(spec["components"], True)
+    for name in spec["components"]["schemas"]:
+        document = {**_prepare({"$ref": f"#/components/schemas/{name}"}, True)}
+        document.update({"$schema": _DRAFT4, "components": components})
+        ours = _compile(document, {})
+        theirs = fastjsonschema.compile(document, use_default=False, detailed_exceptions=False)
+        # ``_Refused`` is built by ``Exception.__init__``, which takes no keywords: the generated
+        # code must raise with the message alone.
+        code = fastjsonschema.compile_to_code(
+            document, use_default=False, detailed_exceptions=False
+        )
+        raises = [line for line in code.splitlines() if "JsonSchemaValueException(" in line]
+        assert not [line for line in raises if re.search(r", *[a-z_]+=", line)], name
+        for value in _BODIES:
+            verdicts = []
+            for check in (ours, theirs):
+                try:
+                    check(value)
+                    verdicts.append(True)
+                except fastjsonschema.JsonSchemaException:
+                    verdicts.append(False)
+            assert verdicts[0] == verdicts[1], (name, value)

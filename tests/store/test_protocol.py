@@ -71,6 +71,12 @@ def test_counters_and_clear(backend: Backend) -> None:
 
     def body() -> None:
         assert [store.next_value("repo") for _ in range(3)] == [1, 2, 3]
+        assert store.next_values("repo", 4) == 4  # 4, 5, 6 and 7 taken at once
+        assert store.next_values("repo", 1) == 8
+        assert store.next_value("repo") == 9
+        with pytest.raises(ValueError):
+            store.next_values("repo", 0)
+        assert store.next_value("repo") == 10  # a refused call takes nothing
         store.insert("run", "1", {})
         store.clear()
         assert store.counts() == {}

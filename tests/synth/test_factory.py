@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -56,10 +58,14 @@ def test_iso_is_utc_with_milliseconds() -> None:
 
 
 class _FakerWords(Synth):
-    """The word draws as Faker's own ``word()`` / ``words(3)`` make them (the reference)."""
+    """The word and name draws as Faker's own ``word()`` / ``words(3)`` / ``first_name()``…
+    make them (the reference)."""
 
     def _words(self, count: int) -> list[str]:
         return [self.faker.word()] if count == 1 else list(self.faker.words(count))
+
+    def _pick(self, draw: str) -> str:
+        return str(getattr(self.faker, draw)())
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -75,3 +81,26 @@ def test_words_are_fakers_own_draws(seed: int) -> None:
         ]
 
     assert draws(fast) == draws(reference)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_weighted_draws_are_random_choices_own(seed: int) -> None:
+    # ``weighted`` adds the weights up once per table: the values (and the stream after them) are
+    # what ``random.choices(values, weights)`` gives.
+    table = (("a", 0.8), ("b", 0.12), ("c", 0.05), ("d", 0.03))
+    synth, reference = Synth(seed, "w"), Synth(seed, "w").rng
+    drawn = [synth.weighted(table) for _ in range(300)]
+    assert drawn == [reference.choices("abcd", weights=[0.8, 0.12, 0.05, 0.03])[0] for _ in drawn]
+    assert set(drawn) == set("abcd") and synth.rng.random() == reference.random()
+    assert Synth(seed, "w").weighted(list(table)) == Synth(seed, "w").weighted(table)
+
+
+def test_iso_is_strftime_of_the_moment_to_the_microsecond() -> None:
+    # ``iso`` writes the seconds with ``isoformat``: the text is what ``strftime`` gives, at the
+    # edges too (a time that rounds up to the next second, the epoch, before it, years < 1000).
+    rng = random.Random(2)
+    times = [1735689600.9999997, 1735689600.0004999, 0.0, -1.5, 253402300799.0, -6e10, -3e10]
+    times += [rng.uniform(0, 4e9) for _ in range(2000)]
+    for ts in times:
+        whole = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        assert iso(ts) == whole + f"{int(ts * 1000) % 1000:03d}Z"

@@ -13,13 +13,17 @@ HEX = "0123456789abcdef"
 def draw(rng: random.Random, alphabet: str, length: int) -> str:
     """``length`` characters of ``alphabet`` from ``rng``, uniformly.
 
-    One big random integer written in base ``len(alphabet)``: several times faster than drawing
-    character by character, which dominated the cost of creating a build.
+    One big random integer written in base ``len(alphabet)``, its least significant digit first:
+    several times faster than drawing character by character, which dominated the cost of creating
+    a build. Hex is written by ``bytes.hex``, other power-of-two bases by shifting (the same text).
     """
-    if alphabet == HEX:
-        return format(rng.getrandbits(4 * length), f"0{length}x")
+    if alphabet == HEX and length:
+        return rng.getrandbits(4 * length).to_bytes((length + 1) // 2, "big").hex()[length % 2 :]
     size = len(alphabet)
     value = rng.randrange(size**length)
+    if size > 1 and size & (size - 1) == 0:  # a digit is ``bits`` bits
+        bits = size.bit_length() - 1
+        return "".join([alphabet[value >> at & size - 1] for at in range(0, bits * length, bits)])
     chars = []
     for _ in range(length):
         value, digit = divmod(value, size)
@@ -33,8 +37,8 @@ def prefixed(rng: random.Random, prefix: str, alphabet: str, length: int) -> str
 
 
 def sha(rng: random.Random) -> str:
-    """A 40-hex git commit SHA."""
-    return draw(rng, HEX, 40)
+    """A 40-hex git commit SHA (``draw(rng, HEX, 40)``, without its dispatch: builds draw many)."""
+    return rng.getrandbits(160).to_bytes(20, "big").hex()
 
 
 def matcher(prefix: str, alphabet: str, length: int) -> re.Pattern[str]:

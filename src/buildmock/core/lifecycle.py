@@ -7,7 +7,7 @@ background, so every store backend behaves the same and a manual clock makes run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from buildmock.core.errors import ApiError
@@ -94,7 +94,7 @@ class Lifecycle:
         *,
         speed: float = 1.0,
         stop_after: str | None = None,
-        skip: Iterable[str] = (),
+        skip: Collection[str] = (),
         scale: Mapping[str, float] | None = None,
     ) -> Timeline:
         """Lay out the timeline of a new record that will end in ``outcome``.
@@ -106,14 +106,14 @@ class Lifecycle:
             raise ValueError(f"unknown outcome {outcome!r}; expected one of {self.outcomes}")
         if speed <= 0:
             raise ValueError("speed must be positive")
-        skipped = set(skip)
+        scales, durations = scale or {}, self.durations
         marks: list[tuple[str, float]] = []
         at = start
         for phase in self.phases:
-            if phase in skipped:
+            if phase in skip:
                 continue
             marks.append((phase, at))
-            at += self.durations.get(phase, 0.0) * (scale or {}).get(phase, 1.0) / speed
+            at += durations.get(phase, 0.0) * scales.get(phase, 1.0) / speed
             if phase == stop_after:
                 break
         marks.append((outcome, at))

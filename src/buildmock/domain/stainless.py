@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from buildmock.core import ids
 from buildmock.core.errors import ApiError
@@ -68,6 +71,7 @@ BUILD_ID = ids.matcher("bui_", ids.BASE32, 26)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 SEVERITY = ("fatal", "error", "warning", "note")
+_CONFLICTS = ("merge_conflict", "upstream_merge_conflict")
 
 
 @dataclass(frozen=True)
@@ -118,20 +122,51 @@ def plan_build(
     targets: tuple[str, ...],
     outcome: str,
 ) -> dict[str, Any]:
-    """A new build record: ids, commits and every step's timeline, fixed at creation."""
-    build_id = synth.token(ids.BASE32, 26, "bui_")
-    victim = synth.choice(targets)
-    planned = {
-        name: _plan_target(synth, name, now, speed, _conclusions(outcome, name == victim))
-        for name in targets
-    }
+    """A new build record: ids, commits and every step's timeline, fixed at creation.
+
+    Each target keeps its own timeline and the few drawn values its steps are derived from; the
+    commit and check timelines, URLs and repos follow from these at read time (:func:`_steps`), so
+    a stored build stays small (about 1 kB a target) and the store's cap bounds memory well below
+    the issue's 200 MB.
+    """
+    planned = {}
+    with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
+        build_id = draw.token(ids.BASE32, 26, "bui_")
+        victim = draw.choice(targets)
+        # A target draws its phases' duration factors, its checks' run ids, its SHA and tree and
+        # its lines changed (and a merge PR), in that order; the drawers are made once per build.
+        factor, run, change = (
+            draw.uniform_of(0.7, 1.3),
+            draw.integer_of(10**9, 10**10 - 1),
+            draw.integer_of(1, 900),
+        )
+        sha = draw.sha
+        for name in targets:
+            conclusion, test = _conclusions(outcome, name == victim)
+            scale = {phase: factor() for phase in TARGET.phases}
+            skip = () if conclusion in GENERATED else ("postgen",)
+            timeline = TARGET.plan(now, "completed", speed=speed, scale=scale, skip=skip)
+            runs = tuple([run() for _ in CHECKS])
+            commit, tree = sha(), sha()
+            changes = (0, 0) if conclusion == "noop" else (change(), change())
+            planned[name] = {
+                "marks": timeline.marks,
+                "conclusion": conclusion,
+                "test": test,
+                "sha": commit,
+                "tree": tree,
+                "changes": changes,
+                "runs": runs,
+                "merge_pr": draw.integer(1, 900) if conclusion in _CONFLICTS else None,
+            }
+        config_commit = sha()
     return {
         "id": build_id,
         "org": project.org,
         "project": project.name,
         "branch": branch,
         "revision": revision if isinstance(revision, str) else "files",
-        "config_commit": synth.sha(),
+        "config_commit": config_commit,
         "created_at": now,
         "outcome": outcome,
         "targets": planned,
@@ -152,43 +187,6 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
     if outcome in COMMIT_CONCLUSIONS:
         return outcome, "success"
     return "success", outcome
-
-
-def _plan_target(
-    synth: Synth,
-    target: str,
-    start: float,
-    speed: float,
-    conclusions: tuple[str, str],
-) -> dict[str, Any]:
-    """A target's record: its own timeline and the few drawn values its steps are derived from.
-
-    The commit and check timelines, URLs and repos follow from these at read time
-    (:func:`_steps`), so a stored build stays small (about 1 kB a target) and the store's cap
-    bounds memory well below the issue's 200 MB.
-    """
-    commit_conclusion, test_conclusion = conclusions
-    generated = commit_conclusion in GENERATED
-    scale = dict(zip(TARGET.phases, synth.uniforms(0.7, 1.3, len(TARGET.phases)), strict=True))
-    timeline = TARGET.plan(
-        start, "completed", speed=speed, scale=scale, skip=() if generated else ("postgen",)
-    )
-    runs = tuple(synth.integers(10**9, 10**10 - 1, len(CHECKS)))
-    sha, tree = synth.sha(), synth.sha()
-    changes = (0, 0) if commit_conclusion == "noop" else tuple(synth.integers(1, 900, 2))
-    merge_pr = None
-    if commit_conclusion in ("merge_conflict", "upstream_merge_conflict"):
-        merge_pr = synth.integer(1, 900)
-    return {
-        "marks": timeline.marks,
-        "conclusion": commit_conclusion,
-        "test": test_conclusion,
-        "sha": sha,
-        "tree": tree,
-        "changes": changes,
-        "runs": runs,
-        "merge_pr": merge_pr,
-    }
 
 
 def _entered(marks: Sequence[Sequence[Any]], state: str) -> float | None:
@@ -355,11 +353,57 @@ def is_done(record: dict[str, Any], now: float) -> bool:
     return all(t["marks"][-1][1] <= now for t in record["targets"].values())
 
 
-def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
-    """The ``Build`` object as Stainless would send it at ``now``."""
-    # Every target's steps are derived once and shared by the parts that need them.
-    steps = {name: _steps(target) for name, target in record["targets"].items()}
-    changed = last_change(record, now, steps)
+def unstarted(record: dict[str, Any], now: float) -> bool:
+    """Whether at ``now`` every step of every target still shows ``not_started`` and nothing has
+    changed since the build was created: how a create answers (and most of a build's first second).
+
+    A target's first change is its commit step being queued, halfway from its start to code
+    generation (:func:`_steps`); everything else of it comes at or after code generation.
+    """
+    created = record["created_at"]
+    for target in record["targets"].values():
+        marks = target["marks"]
+        start = marks[0][1]
+        if start > created or not now < (start + (_entered(marks, "codegen") or start)) / 2:
+            return False
+    return bool(record["targets"])
+
+
+def _unstarted_target() -> dict[str, Any]:
+    """:func:`render_target` of a target of an :func:`unstarted` build (a new object each time)."""
+    return {
+        "object": "build_target",
+        "status": "not_started",
+        "install_url": None,
+        "commit": {"status": "not_started"},
+        **{check: {"status": "not_started"} for check in CHECKS},
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _unstarted_encoded(names: tuple[str, ...]) -> orjson.Fragment:
+    """The ``targets`` of an :func:`unstarted` build of these targets, encoded once."""
+    return orjson.Fragment(orjson.dumps({name: _unstarted_target() for name in names}))
+
+
+def render_build(record: dict[str, Any], now: float, *, encoded: bool = False) -> dict[str, Any]:
+    """The ``Build`` object as Stainless would send it at ``now``.
+
+    ``encoded``: for a rendering that is only sent, never read: what needs no deriving (an
+    unstarted build's targets) may come as an ``orjson.Fragment`` of the same JSON.
+    """
+    if unstarted(record, now):
+        # Nothing to derive: every target's rendering is the same, and the build ends nowhere soon.
+        changed, done = float(record["created_at"]), False
+        names = tuple(record["targets"])
+        targets: Any = (
+            _unstarted_encoded(names) if encoded else {name: _unstarted_target() for name in names}
+        )
+    else:
+        # Every target's steps are derived once and shared by the parts that need them.
+        steps = {name: _steps(target) for name, target in record["targets"].items()}
+        changed, done = last_change(record, now, steps), is_done(record, now)
+        targets = {name: render_target(record, name, now, steps[name]) for name in steps}
     return {
         "id": record["id"],
         "config_commit": record["config_commit"],
@@ -370,14 +414,12 @@ def render_build(record: dict[str, Any], now: float) -> dict[str, Any]:
             "url": f"https://storage.stainless.com/specs/{record['project']}/{record['config_commit'][:12]}.yml",
             "expires": iso(changed + 3600),
         }
-        if is_done(record, now)
+        if done
         else None,
         "object": "build",
         "org": record["org"],
         "project": record["project"],
-        "targets": {
-            name: render_target(record, name, now, steps[name]) for name in record["targets"]
-        },
+        "targets": targets,
     }
 
 

@@ -49,9 +49,12 @@ TEMPLATES: tuple[tuple[tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], 
 )  # fmt: skip
 
 
-def plan_pipeline(synth: Synth) -> dict[str, Any]:
-    """The compiled pipeline of a new build: its steps (numbered as Vela's compiler does) and services."""
-    stages, services = synth.choice(TEMPLATES)
+def _compile(
+    template: tuple[tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...], tuple[str, ...]], ...],
+                    tuple[tuple[str, str], ...]],
+) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:  # fmt: skip
+    """A template's steps (numbered as Vela's compiler does), stages graph and services."""
+    stages, services = template
     staged = bool(stages[0][0])
     steps: list[list[Any]] = [["init", INIT_IMAGE, "init" if staged else "", []],
                               ["clone", CLONE_IMAGE, "clone" if staged else "", []]]  # fmt: skip
@@ -60,13 +63,22 @@ def plan_pipeline(synth: Synth) -> dict[str, Any]:
         steps.extend([step, image, name, list(commands)] for step, image, commands in members)
         if staged:
             graph.append([name, list(needs)])
-    user = len(steps) - 2
+    return steps, graph, [list(service) for service in services]
+
+
+#: Each template compiled once; a build's record refers to these lists (records are read-only).
+COMPILED = tuple(_compile(template) for template in TEMPLATES)
+
+
+def plan_pipeline(synth: Synth) -> dict[str, Any]:
+    """The compiled pipeline of a new build: its steps (numbered as Vela's compiler does) and services."""
+    steps, graph, services = synth.choice(COMPILED)
     return {
         "steps": steps,
         "stages": graph,
-        "services": [list(service) for service in services],
+        "services": services,
         #: The step that ends a build that fails (a user step, not init or clone).
-        "fail_at": 2 + synth.integer(0, user - 1),
+        "fail_at": 2 + synth.integer(0, len(steps) - 3),
     }
 
 

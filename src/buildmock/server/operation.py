@@ -121,11 +121,30 @@ def compile_schema(
     check = _compiled.get(key)
     if check is None:
         formats = {name: _format_check(name) for name in _formats(document, set())}
-        check = fastjsonschema.compile(
-            document, formats=formats, use_default=False, detailed_exceptions=False
-        )
-        _compiled[key] = check
+        check = _compiled[key] = _compile(document, formats)
     return check
+
+
+class _Refused(fastjsonschema.JsonSchemaValueException):
+    """What a compiled check raises, made by ``Exception``'s own constructor: a check raises and
+    catches several inside ``anyOf``, ``oneOf`` and ``not`` even for a valid value, and
+    fastjsonschema's constructor (Python code) was some 40 % of checking a Stainless create body.
+    Nothing reads its fields: a refusal is explained by jsonschema (:meth:`Schema.refusal`). Without
+    ``detailed_exceptions`` the generated code passes the message alone (a test holds it to that)."""
+
+    __init__ = Exception.__init__
+
+
+def _compile(document: dict[str, Any], formats: dict[str, Callable[[str], bool]]) -> Any:
+    """fastjsonschema's check of ``document``: its generated module (``compile_to_code``) run as
+    ``fastjsonschema.compile`` runs it, raising :class:`_Refused`."""
+    code = fastjsonschema.compile_to_code(
+        document, formats=formats, use_default=False, detailed_exceptions=False
+    )
+    module: dict[str, Any] = {}
+    exec(code, module)  # the code fastjsonschema generated from our own specs
+    module["JsonSchemaValueException"] = _Refused
+    return functools.partial(module["validate"], custom_formats=formats)
 
 
 class Schema:
@@ -265,6 +284,12 @@ class Body:
     key: str | None  # the handler's keyword, or None if it takes no body
     default: Any
 
+    @functools.cached_property
+    def literal_types(self) -> frozenset[str]:
+        """The media types (lower-cased) without a glob character: a type equal to one of them
+        matches it, so most requests need no ``fnmatch``."""
+        return frozenset(m.lower() for m in self.media_types if not any(c in m for c in "*?["))
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -334,7 +359,10 @@ def parse_body(body: Body, given: str | None, raw: bytes) -> Any:
         for parameter in parameters.split(";") if parameters else ():
             if parameter.startswith("charset="):
                 encoding = parameter[len("charset=") :]
-    if not any(fnmatchcase(mime.lower(), m.lower()) for m in body.media_types):
+    lowered = mime.lower()
+    if lowered not in body.literal_types and not any(
+        fnmatchcase(lowered, m.lower()) for m in body.media_types
+    ):
         raise bad_request(f"Invalid Content-type ({mime}), expected {list(body.media_types)}")
     if not raw:
         if body.default is None and body.required:

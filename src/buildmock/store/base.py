@@ -47,6 +47,10 @@ class Store(Protocol):
         """The next value (1, 2, …) of a named counter, for vendors with integer ids."""
         ...
 
+    def next_values(self, counter: str, count: int) -> int:
+        """Take the next ``count`` (>= 1) values of a named counter at once; the first of them."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """How many records each kind holds."""
         ...

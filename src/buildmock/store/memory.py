@@ -49,14 +49,16 @@ class MemoryStore:
         """Add a record and return its sequence number."""
         with self._lock:
             table = self._table(kind)
-            seq = self._counters[f"seq:{kind}"] = self._counters.get(f"seq:{kind}", 0) + 1
+            counter = "seq:" + kind
+            seq = self._counters[counter] = self._counters.get(counter, 0) + 1
             old = table.pop(key, None)
+            recency = self._recency[kind]
             if old is not None:
                 self._unindex(kind, key, old[1])
+                recency.move_to_end(key)
+            else:
+                recency[key] = None  # a new key: last, as in the table
             table[key] = (seq, record)
-            recency = self._recency[kind]
-            recency[key] = None
-            recency.move_to_end(key)
             self._index(kind, key, record)
             while len(table) > self.cap:
                 gone, _ = recency.popitem(last=False)
@@ -137,6 +139,14 @@ class MemoryStore:
             value = self._counters[counter] = self._counters.get(counter, 0) + 1
             return value
 
+    def next_values(self, counter: str, count: int) -> int:
+        """Take the next ``count`` (>= 1) values of a named counter at once; the first of them."""
+        if count < 1:
+            raise ValueError("next_values() takes at least one value")
+        with self._lock:
+            last = self._counters[counter] = self._counters.get(counter, 0) + count
+            return last - count + 1
+
     def counts(self) -> dict[str, int]:
         """Records held per kind."""
         with self._lock:
@@ -191,7 +201,8 @@ class MemoryStore:
         return index.get(_hashable(value), {})
 
     def _index(self, kind: str, key: str, record: Record) -> None:
-        for field, index in self._indexes.get(kind, {}).items():
+        indexes = self._indexes.get(kind)
+        for field, index in indexes.items() if indexes else ():
             index.setdefault(_value(record, field), {})[key] = None
 
     def _unindex(self, kind: str, key: str, record: Record) -> None:

@@ -434,7 +434,15 @@ class RedisStore:
 
     def next_value(self, counter: str) -> int:
         """The next value of a named counter (atomic across processes)."""
-        return int(wait(self.connection.client().hincrby(self._counters(), f"n:{counter}", 1)))
+        return self.next_values(counter, 1)
+
+    def next_values(self, counter: str, count: int) -> int:
+        """Take the next ``count`` (>= 1) values of a named counter at once (atomically: no other
+        process's value falls among them); the first of them."""
+        if count < 1:
+            raise ValueError("next_values() takes at least one value")
+        client = self.connection.client()
+        return int(wait(client.hincrby(self._counters(), f"n:{counter}", count))) - count + 1
 
     def counts(self) -> dict[str, int]:
         """How many records each kind holds."""

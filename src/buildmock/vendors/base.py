@@ -366,7 +366,8 @@ def preferred_outcome(headers: Headers, allowed: tuple[str, ...]) -> str | None:
     An unknown outcome is a 400, so a typo in a test does not silently fall back to chance. A
     ``Prefer`` header wins over a pinned outcome, which is then left for the next create.
     """
-    for name, wanted, _ in prefer.tokens([headers.get("prefer", "")]):
+    given = headers.get("prefer")
+    for name, wanted, _ in prefer.tokens([given]) if given else ():
         if name == "outcome":
             if wanted not in allowed:
                 raise ApiError(400, f"Prefer: outcome={wanted} is not one of {', '.join(allowed)}")

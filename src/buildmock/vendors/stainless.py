@@ -90,9 +90,13 @@ def stored(rt: Runtime, build_id: str) -> dict[str, Any]:
     return record
 
 
+#: A build as sent (never read back): parts that need no deriving come encoded.
+_send = functools.partial(model.render_build, encoded=True)
+
+
 def renderings(rt: Runtime) -> RenderCache:
     """The runtime's cache of encoded builds."""
-    return render_cache(rt, model.render_build, model.change_times)
+    return render_cache(rt, _send, model.change_times)
 
 
 def forced_outcome() -> str | None:
@@ -106,7 +110,7 @@ def forced_outcome() -> str | None:
 async def create_build(rt: Runtime, body: dict[str, Any]) -> Response:
     """POST /v0/builds."""
     record = create(rt, body, forced_outcome())
-    return json_response(model.render_build(record, rt.now()))
+    return json_response(_send(record, rt.now()))
 
 
 async def retrieve_build(rt: Runtime, build_id: str) -> Response:
@@ -153,7 +157,7 @@ async def compare_builds(rt: Runtime, body: dict[str, Any]) -> Response:
         for side in ("base", "head")
     }
     now = rt.now()
-    return json_response({side: model.render_build(r, now) for side, r in sides.items()})
+    return json_response({side: _send(r, now) for side, r in sides.items()})
 
 
 async def list_diagnostics(

@@ -156,8 +156,7 @@ def new_build(
     )  # fmt: skip
     for kind, count in model.sub_counts(record).items():
         # Steps, services and logs take ids from server-wide sequences, as Vela's tables do.
-        ids = [rt.store.next_value(f"{kind}_id") for _ in range(count)]
-        record["sub_ids"][kind] = ids[0] if ids else 0
+        record["sub_ids"][kind] = rt.store.next_values(f"{kind}_id", count) if count else 0
     save(rt, record)
     return record
 
