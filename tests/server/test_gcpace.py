@@ -25,10 +25,9 @@ class FakeCollector:
         self.enabled = True
         self.collected: list[int] = []
 
-    def pacer(self, every: int = 3, full_after: int = 2) -> Pacer:
+    def pacer(self, every: int = 3) -> Pacer:
         return Pacer(
             every=every,
-            full_after=full_after,
             collect=self.collected.append,
             counts=lambda: self.counts,
             thresholds=lambda: self.thresholds,
@@ -55,7 +54,7 @@ def test_collects_once_every_n_requests() -> None:
 
 def test_young_until_the_middle_threshold_then_middle() -> None:
     fake = FakeCollector()
-    pacer = fake.pacer(every=1, full_after=100)
+    pacer = fake.pacer(every=1)
     fake.counts = (5, 3, 0)
     serve(pacer, 1)
     fake.counts = (5, 4, 0)
@@ -65,7 +64,8 @@ def test_young_until_the_middle_threshold_then_middle() -> None:
 
 def test_full_only_once_the_oldest_generation_has_grown() -> None:
     fake = FakeCollector()
-    pacer = fake.pacer(every=1, full_after=2)
+    pacer = fake.pacer(every=1)
+    fake.thresholds = (10_000, 4, 2)  # a full collection considered every second middle one
     fake.counts = (0, 4, 0)
     serve(pacer, 2)  # the second middle is the first look: it sets the mark, no full collection
     assert fake.collected == [1, 1]
@@ -94,7 +94,7 @@ def test_refuses_a_pace_below_one() -> None:
 def served_tuning() -> Iterator[None]:
     """The collector tuned as ``buildmock serve`` tunes it (``run.tune_gc``), restored after."""
     saved = gc.get_threshold()
-    gc.set_threshold(10_000, 4, 100)
+    gc.set_threshold(10_000, 4, 1_000)
     try:
         yield
     finally:
