@@ -87,10 +87,16 @@ def draw_outcome(synth: Synth) -> str:
 
 
 def check_int64(body: dict[str, Any]) -> None:
-    """Vela decodes into Go int64s: a number out of range is its decode error (400)."""
-    for name in INT_FIELDS:
-        value = body.get(name)
-        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+    """Vela decodes into Go int64s: a number out of range is its decode error (400), the earliest
+    in the document as ``encoding/json`` reports it (not an order of our own: the same body names
+    the same field on every run)."""
+    for name, value in body.items():
+        if (
+            name in INT_FIELDS
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and not _INT64[0] <= value <= _INT64[1]
+        ):
             raise ApiError(
                 400,
                 f"unable to decode JSON for build {body.get('id', 0)}: json: cannot unmarshal number "
