@@ -11,7 +11,18 @@ import yaml
 from starlette.testclient import TestClient
 
 from buildmock.core.errors import ApiError
-from buildmock.server.operation import _DRAFT4, Body, Schema, _compile, _prepare, parse_body
+from buildmock.server.operation import (
+    _DRAFT4,
+    Body,
+    Param,
+    Schema,
+    _check,
+    _compile,
+    _param,
+    _prepare,
+    parse_body,
+    resolve,
+)
 from tests.cases import CASES
 from tests.conftest import make_app
 
@@ -126,3 +137,39 @@ def test_a_compiled_check_gives_fastjsonschemas_own_verdicts(vendor: str) -> Non
                 except fastjsonschema.JsonSchemaException:
                     verdicts.append(False)
             assert verdicts[0] == verdicts[1], (name, value)
+
+
+#: Path and query values a plain string parameter may be sent, the awkward ones included.
+_STRINGS = ["main", "", " ", "null", "None", "123", "-1.5", "true", "ü", "a/b", "%2F", "x" * 300]
+
+
+def _spec_params(vendor: str) -> list[Param]:
+    spec = yaml.safe_load((Path(__file__).parents[2] / "specs" / f"{vendor}.yaml").read_text())
+    found = []
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for raw in [*operation.get("parameters", []), *item.get("parameters", [])]:
+                definition = resolve(spec, raw)
+                if definition["in"] in ("path", "query"):
+                    found.append(_param(spec, definition, lambda key: True))
+    return found
+
+
+@pytest.mark.parametrize("vendor", sorted(CASES))
+def test_a_plain_string_parameter_skips_only_what_could_not_refuse_it(vendor: str) -> None:
+    # ``plain`` parameters are taken as sent, without coercing and checking: that must be what
+    # coercing and checking would have given, for any string.
+    params = _spec_params(vendor)
+    plain = [p for p in params if p.plain]
+    assert plain, "every vendor has plain string parameters (ids, names)"
+    for param in plain:
+        for value in _STRINGS:
+            assert param.coerce([value]) == value, (param.name, value)
+            _check(param, value)  # raises on a refusal
+    for param in params:
+        if param.plain:
+            continue
+        constrained = set(param.schema) - {"type", "description", "title", "example", "examples"}
+        assert param.schema.get("type") != "string" or constrained or param.nullable, param.name

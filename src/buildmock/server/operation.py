@@ -223,6 +223,9 @@ class Param:
     nullable: bool
     explode: bool
     delimiter: str
+    #: A string with nothing to check (``{type: string}`` and annotations only, not nullable): any
+    #: value passes as it is, so coercing and checking it is skipped (the same verdict, tested).
+    plain: bool = False
 
     def coerce(self, values: list[str]) -> Any:
         """The value as Connexion's URI parser makes it (the last of repeated values; arrays
@@ -312,14 +315,20 @@ class Operation:
         kwargs: dict[str, Any] = {}
         for param in self.query:
             values = query.get(param.name)
-            value = None if values is None else param.coerce(values)
-            _check(param, value)
+            if values is not None and param.plain:
+                value: Any = values[-1]
+            else:
+                value = None if values is None else param.coerce(values)
+                _check(param, value)
             if value is not None and param.key:
                 kwargs[param.key] = value
         for param in self.path:
             raw = path.get(param.name)
-            value = None if raw is None else param.coerce([raw])
-            _check(param, value)
+            if raw is not None and param.plain:
+                value = raw
+            else:
+                value = None if raw is None else param.coerce([raw])
+                _check(param, value)
             if param.key:
                 kwargs[param.key] = value
         for param, default in self.defaults:
@@ -458,6 +467,19 @@ def _param(
         nullable=bool(schema.get("nullable") or definition.get("x-nullable")),
         explode=bool(definition.get("explode", style == "form")),
         delimiter={"spaceDelimited": " ", "pipeDelimited": "|"}.get(style, ","),
+        plain=_plain_string(schema, definition),
+    )
+
+
+#: Schema keywords that describe a value without constraining it.
+_ANNOTATIONS = frozenset({"type", "description", "title", "example", "examples", "deprecated"})
+
+
+def _plain_string(schema: Mapping[str, Any], definition: Mapping[str, Any]) -> bool:
+    return (
+        schema.get("type") == "string"
+        and set(schema) <= _ANNOTATIONS
+        and not definition.get("x-nullable")
     )
 
 
