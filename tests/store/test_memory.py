@@ -3,6 +3,7 @@ test_protocol.py)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -55,6 +56,45 @@ def test_concurrent_inserts_lose_nothing_and_repeat_no_counter() -> None:
         thread.join()
     assert store.counts()["build"] == 4000
     assert sorted(values) == list(range(1, 4001))
+
+
+def test_gets_without_the_lock_race_evictions_and_deletes_safely() -> None:
+    """``get`` takes no lock: readers racing a writer that evicts, deletes and replaces the very
+    keys they read never fail, never see a record under another key, and leave the table and the
+    recency order in step."""
+    store = MemoryStore(cap=50)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write() -> None:
+        for i in range(20_000):
+            store.insert("build", str(i % 400), {"n": i % 400})
+            if i % 7 == 0:
+                store.delete("build", str((i * 13) % 400))
+        done.set()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                for key in range(400):
+                    record = store.get("build", str(key))
+                    assert record is None or record["n"] == key
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write), *(threading.Thread(target=read) for _ in range(3))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two steps, not every 5 ms
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    assert set(store._recency["build"]) == set(store._kinds["build"])
+    assert len(store._kinds["build"]) <= 50
 
 
 def test_open_store_knows_memory_only() -> None:
