@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from buildmock.vendors import cocktail
 from buildmock.vendors.base import RENDERINGS, RenderCache
 from tests.cases import VendorCase
 from tests.conftest import CONTROL, advance, make_app
@@ -74,6 +76,21 @@ def test_a_live_window_is_rendered_afresh_every_time() -> None:
         b"0.0",
     ]
     assert calls == [11, 20] and follows == [12, 19]
+
+
+def test_a_response_is_the_encoding_inside_the_envelope_and_kept() -> None:
+    cache = RenderCache(lambda record, now: record, lambda record: (), envelope=(b'{"r":', b"}"))
+    record = {"v": 1}
+    first = cache.response("a", record, 0)
+    assert first.body == b'{"r":{"v":1}}'
+    assert cache.response("a", record, 5) is first  # kept while valid
+    assert cache.encoded("a", record, 5) == b'{"v":1}'  # the encoding itself stays bare
+
+
+def test_cocktails_envelope_is_what_ok_sends() -> None:
+    run = b'{"buildRunSeq":1,"name":"x"}'
+    before, after = cocktail.OK_ENVELOPE
+    assert cocktail.ok(orjson.Fragment(run)).body == before + run + after
 
 
 class _Pair:

@@ -191,8 +191,10 @@ class RenderCache:
         size: int = 4096,
         live: Callable[[Record], tuple[float, float] | None] | None = None,
         follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
+        envelope: tuple[bytes, bytes] = (b"", b""),
     ) -> None:
         self._render = render
+        self._envelope = envelope
         self._changes = changes
         self._live = live
         self._follow = follow
@@ -231,8 +233,9 @@ class RenderCache:
         return orjson.Fragment(self.encoded(key, record, now))
 
     def response(self, key: str, record: Record, now: float) -> Response:
-        """The encoded rendering as a plain 200 JSON answer: one kept with the entry, sent again
-        while the entry is valid (the server never changes a handler's answer)."""
+        """The encoded rendering as a plain 200 JSON answer (inside the cache's ``envelope``, the
+        bytes before and after it): one kept with the entry, sent again while the entry is valid
+        (the server never changes a handler's answer)."""
         entry = self._entries.get(key)
         if (
             entry is not None
@@ -243,11 +246,13 @@ class RenderCache:
         ):
             return entry.answer
         body = self.encoded(key, record, now)
+        before, after = self._envelope
         entry = self._entries.get(key)
         if entry is None or entry.body is not body:  # followed to ``now``: not kept
-            return raw_json_response(body)
+            return raw_json_response(before + body + after)
         if entry.answer is None:
-            entry = self._entries[key] = entry._replace(answer=raw_json_response(body))
+            answer = raw_json_response(before + body + after)
+            entry = self._entries[key] = entry._replace(answer=answer)
         assert entry.answer is not None
         return entry.answer
 
@@ -280,11 +285,14 @@ def render_cache(
     changes: Callable[[Record], Sequence[float]],
     live: Callable[[Record], tuple[float, float] | None] | None = None,
     follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
+    envelope: tuple[bytes, bytes] = (b"", b""),
 ) -> RenderCache:
     """The runtime's cache of encoded renderings (made on first use after a reset)."""
     cache = rt.services.get(RENDERINGS)
     if cache is None:
-        cache = rt.services[RENDERINGS] = RenderCache(render, changes, live=live, follow=follow)
+        cache = rt.services[RENDERINGS] = RenderCache(
+            render, changes, live=live, follow=follow, envelope=envelope
+        )
     return cache
 
 

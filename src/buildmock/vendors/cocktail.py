@@ -98,9 +98,13 @@ def _implied_build(seed: int, build_seq: int) -> dict[str, Any]:
     return model.synth_build(Synth(seed, "cocktail"), build_seq)
 
 
+#: ``ok(run)``'s bytes around the run: a GET's whole answer is kept with the run's encoding.
+OK_ENVELOPE = (b'{"status":"ok","code":null,"message":null,"result":', b"}")
+
+
 def renderings(rt: Runtime) -> RenderCache:
     """The runtime's cache of encoded runs."""
-    return render_cache(rt, model.render_run, model.change_times)
+    return render_cache(rt, model.render_run, model.change_times, envelope=OK_ENVELOPE)
 
 
 def build(rt: Runtime, build_seq: int) -> dict[str, Any]:
@@ -293,7 +297,7 @@ async def get_build_run(rt: Runtime, build_seq: int) -> Response:
         if ERRORS.of(rt.settings) == "vendor":
             return ok(None)
         raise not_found(build_seq)
-    return ok(renderings(rt).fragment(key, record, rt.now()))
+    return renderings(rt).response(key, record, rt.now())
 
 
 async def get_build_run_log(rt: Runtime, build_run_seq: int) -> Response:
