@@ -7,6 +7,7 @@ by the same functions. Status is derived from an execution's timeline at read ti
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 UUID_HEX = "0123456789abcdef"
 
 
+@functools.lru_cache(maxsize=4096)  # names come from paths: a few, asked for on every request
 def valid_name(name: str | None) -> bool:
     """Whether ``name`` is a well-formed project, environment or resource name."""
     return name is not None and len(name) <= 128 and bool(_NAME.match(name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -76,6 +77,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 _GO_TYPES = {int: "int64", str: "string", bool: "bool"}
 
 
+@functools.lru_cache(maxsize=4096)  # names come from paths: a few, asked for on every request
 def valid_name(name: str) -> bool:
     """Whether ``name`` is a well-formed org or repo name (such repos exist implicitly)."""
     return bool(_NAME.match(name)) and name not in (".", "..")
