@@ -28,12 +28,13 @@ def test_a_run_freezes_its_starting_heap_and_collects_fully_less_often() -> None
         assert gc.get_freeze_count() > frozen_before
         frozen_in_run = gc.get_freeze_count()
         young = [[i] for i in range(1000)]  # allocated in the run: collected as usual, not frozen
-        # The counts allow a few objects more: a thread of an earlier test (a server starting) may
-        # freeze its own; freezing the young lists would add a thousand.
-        assert frozen_in_run <= gc.get_freeze_count() < frozen_in_run + len(young)
+        # The counts allow a few objects either way: a thread of an earlier test (a server starting)
+        # may freeze its own, and a frozen object that dies (a cache entry replaced) leaves the count;
+        # freezing the young lists would add a thousand.
+        assert abs(gc.get_freeze_count() - frozen_in_run) < len(young) // 2
         with quiet_collector():  # a nested run changes nothing and restores nothing
             assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
-            assert frozen_in_run <= gc.get_freeze_count() < frozen_in_run + len(young)
+            assert abs(gc.get_freeze_count() - frozen_in_run) < len(young) // 2
         assert gc.get_threshold() == (before[0], before[1], FULL_COLLECTION_EVERY)
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() < frozen_before + len(young)  # the run's frozen heap is unfrozen
