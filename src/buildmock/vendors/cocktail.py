@@ -6,6 +6,7 @@ import functools
 import itertools
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from buildmock.callbacks import CallbackDispatcher
@@ -83,9 +84,13 @@ def authenticate(headers: Headers, settings: Any) -> None:
         raise ApiError(401, "Not authorized to request. Please log in again.", code="CCCM1009000")
 
 
+def _result_vo(result: Any) -> dict[str, Any]:
+    return {"status": "ok", "code": None, "message": None, "result": result}
+
+
 def ok(result: Any) -> Response:
     """A success in Cocktail's ``ResultVO`` envelope."""
-    return json_response({"status": "ok", "code": None, "message": None, "result": result})
+    return json_response(_result_vo(result))
 
 
 # -- helpers the handlers share ----------------------------------------------------------------
@@ -99,7 +104,8 @@ def _implied_build(seed: int, build_seq: int) -> dict[str, Any]:
 
 
 #: ``ok(run)``'s bytes around the run: a GET's whole answer is kept with the run's encoding.
-OK_ENVELOPE = (b'{"status":"ok","code":null,"message":null,"result":', b"}")
+_before, _, _after = orjson.dumps(_result_vo(orjson.Fragment(b"RESULT"))).partition(b"RESULT")
+OK_ENVELOPE = (_before, _after)
 
 
 def renderings(rt: Runtime) -> RenderCache:
