@@ -20,6 +20,7 @@ from buildmock.store.redis import Connection
 from tests.callback_sink import Sink
 from tests.cases import CASES
 from tests.cases.base import TOKEN
+from tests.cases.escape import BASE as ESCAPE_BUILDS
 from tests.conftest import CONTROL, advance, make_app
 from tests.process import free_port, serving
 from tests.receiver import Receiver
@@ -286,3 +287,22 @@ def test_a_cancelled_run_is_called_back_at_once_by_the_process_that_cancelled(
     assert _drained(two)["delivered"] == 1 and _drained(one)["delivered"] == 0
     assert [(path, body["runState"]) for path, body in sink_two.got()] == [("/build", "ERROR")]
     assert sink_one.got() == []
+
+
+def test_no_answer_over_a_shared_store_comes_from_the_memo(redis_url: str) -> None:
+    """Another process's write is seen at once: with a shared store the request path memoizes
+    nothing (``request_path.py``, the answer memo), though the first answer holds for ever in
+    this process's eyes (a build never triggered)."""
+    headers = CASES["escape"].headers
+    path = f"{ESCAPE_BUILDS}by-name/shared-1/"
+    with (
+        TestClient(make_app("escape", store=redis_url)) as one,
+        TestClient(make_app("escape", store=redis_url)) as two,
+    ):
+        assert one.post("/__buildmock/reset", headers=CONTROL).status_code == 200
+        body = {"name": "shared-1", "repo": "git@github.com:acme/api.git"}
+        assert one.post(ESCAPE_BUILDS, json=body, headers=headers).status_code == 200
+        assert [one.get(path, headers=headers).json()["status"] for _ in "ab"] == ["new", "new"]
+        assert two.post(f"{path}trigger", headers=headers).status_code == 200
+        advance(two, 600)
+        assert one.get(path, headers=headers).json()["status"] not in ("new", "pending", "running")

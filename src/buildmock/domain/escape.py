@@ -8,7 +8,9 @@ by the same functions. Status is derived from an execution's timeline at read ti
 from __future__ import annotations
 
 import functools
+import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,6 +230,23 @@ def render_resource(
         "service_account_name": fields["service_account_name"], "status": status,
         "triggers": fields["triggers"],
     }  # fmt: skip
+
+
+def steady_span(
+    family: Family, latest: dict[str, Any] | None, now: float
+) -> tuple[float, float] | None:
+    """The span around ``now`` in which :func:`render_resource` gives the same resource: between
+    two changes of its latest execution's status (always, without one); None for a pipeline whose
+    execution is running (its phases follow ``now`` itself)."""
+    if latest is None:
+        return -math.inf, math.inf
+    times = [float(at) for _, at in latest["marks"]]
+    index = bisect_right(times, now)
+    low = times[index - 1] if index else -math.inf
+    high = times[index] if index < len(times) else math.inf
+    if family is PIPELINE and execution_status(latest, now) == "running":
+        return None
+    return low, high
 
 
 def _render_phases(

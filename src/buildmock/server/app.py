@@ -203,6 +203,8 @@ def create_app(settings: Settings | None = None) -> BuildMockApp:
     renderers = {name: rt.vendor.renderer(rt.settings) for name, rt in mock.runtimes.items()}
     render = errors.make_renderer(renderers)
     specs = {**{name: mock.specs[name] for name in mock.runtimes}, CONTROL_PREFIX: control}
-    path = RequestPath(routers, checks, render, specs)
+    # A shared store is written by other processes too: no answer of its vendors is memoized.
+    memoized = mock.runtimes if shared is None else {}
+    path = RequestPath(routers, checks, render, specs, memoized)
     path.ui = _swagger_ui(path.serve, specs, settings.specs.resolve() != SPECS_DIR.resolve())
     return serving(mock, path, render, shared)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -38,7 +38,8 @@ from buildmock.server.operation import (
     resolve as resolve_ref,
 )
 from buildmock.server.router import Match, Router
-from buildmock.vendors.base import REQUEST_SCOPE, Headers
+from buildmock.store.memory import MemoryStore
+from buildmock.vendors.base import REQUEST_SCOPE, Headers, Runtime, Steady
 
 log = logging.getLogger("buildmock")
 
@@ -107,6 +108,20 @@ def build_router(document: Mapping[str, Any], resolve: Resolve) -> Router[_Slot]
     return router
 
 
+#: GET answers the memo keeps at most (the oldest go first).
+MEMO_SIZE = 1024
+
+
+class _Kept(NamedTuple):
+    """A memoized GET answer and what it holds for: its vendor's store at a version."""
+
+    response: Steady
+    runtime: Runtime
+    store: MemoryStore
+    version: int
+    reads: tuple[tuple[str, str], ...]
+
+
 class RequestPath:
     """ASGI app serving every operation under ``/<prefix>`` of each mounted spec."""
 
@@ -116,8 +131,15 @@ class RequestPath:
         checks: Mapping[str, Callable[[Headers], None]],
         render: Render,
         documents: Mapping[str, Mapping[str, Any]],
+        runtimes: Mapping[str, Runtime] | None = None,
     ) -> None:
         self._routers = dict(routers)
+        #: The vendors whose GET answers may be memoized (their stores are in this process).
+        self._runtimes = dict(runtimes or {})
+        #: GET answers by ``(path, query, headers)``, with what they stay valid for.
+        self._memo: dict[tuple[str, bytes, tuple[Any, ...]], _Kept] = {}
+        #: How many answers the memo keeps (0: none).
+        self.memo_size = MEMO_SIZE
         self._checks = dict(checks)
         self._render = render
         #: ``/<prefix>/openapi.json`` and ``.yaml``: each spec as authored, made on first request.
@@ -143,7 +165,60 @@ class RequestPath:
         await send_response(await self.answer(scope, receive), scope, receive, send)
 
     async def answer(self, scope: Scope, receive: Receive) -> Response:
-        """The answer to one HTTP request (any path but the Swagger UI's), not sent yet."""
+        """The answer to one HTTP request (any path but the Swagger UI's), not sent yet.
+
+        A GET whose answer was :class:`Steady` gets that answer again while it still holds: the
+        same path, query and headers (so the same route, auth verdict and parameters), its vendor's
+        store unwritten since, and the clock within the answer's span. The records the handler read
+        are touched again, as its reads did (the store's recency decides evictions).
+        """
+        if scope["method"] != "GET" or not self._runtimes:
+            return await self._answer(scope, receive)
+        try:
+            key = (scope["path"], scope["query_string"], tuple(scope["headers"]))
+            kept = self._memo.get(key)
+        except TypeError:  # a server whose header list holds lists: nothing to key on
+            return await self._answer(scope, receive)
+        if kept is not None:
+            runtime, store, response = kept.runtime, kept.store, kept.response
+            if (
+                runtime.store is store
+                and store.version == kept.version
+                and response.low <= runtime.now() < response.high
+            ):
+                store.touch(kept.reads)
+                return response
+        return await self._memoized(key, scope, receive)
+
+    async def _memoized(
+        self, key: tuple[str, bytes, tuple[Any, ...]], scope: Scope, receive: Receive
+    ) -> Response:
+        """The answer to a GET, kept in the memo when it is :class:`Steady` and its handler wrote
+        nothing."""
+        runtime = self._runtimes.get(scope["path"][1:].partition("/")[0])
+        store = None if runtime is None else runtime.store
+        if runtime is None or type(store) is not MemoryStore:
+            return await self._answer(scope, receive)
+        version = store.version
+        reads: list[tuple[str, str]] = []
+        store.reads = reads
+        try:
+            response = await self._answer(scope, receive)
+        finally:
+            ours = store.reads is reads
+            if ours:
+                store.reads = None
+        unwritten = runtime.store is store and store.version == version
+        if ours and unwritten and isinstance(response, Steady):
+            memo = self._memo
+            memo.pop(key, None)
+            memo[key] = _Kept(response, runtime, store, version, tuple(reads))
+            if len(memo) > self.memo_size:
+                del memo[next(iter(memo))]
+        return response
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Response:
+        """The answer to one HTTP request, from its operation's handler (or an error)."""
         path: str = scope["path"]
         try:
             prefix, _, rest = path[1:].partition("/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 from buildmock.store.base import Record
@@ -23,6 +23,10 @@ class MemoryStore:
     ``scan(..., where={field: value})`` is served from an index on ``field`` (built on the first
     such scan of the kind, then kept up to date by every write): listing one project's builds
     touches only that project's records, not the whole (capped) table.
+
+    ``version`` grows with every write (and a clear), so a reader can tell that nothing changed
+    since it last looked; while ``reads`` is a list, ``get`` notes each record it finds there, and
+    :meth:`touch` replays those notes (the request path's answer memo, ``server/request_path.py``).
     """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
@@ -37,6 +41,8 @@ class MemoryStore:
         self._evicted: dict[str, int] = {}
         # kind -> field -> value -> keys in insertion (= sequence) order
         self._indexes: dict[str, dict[str, dict[Hashable, dict[str, None]]]] = {}
+        self.version = 0
+        self.reads: list[tuple[str, str]] | None = None
 
     def _table(self, kind: str) -> OrderedDict[str, tuple[int, Record]]:
         table = self._kinds.get(kind)
@@ -48,6 +54,7 @@ class MemoryStore:
     def insert(self, kind: str, key: str, record: Record) -> int:
         """Add a record and return its sequence number."""
         with self._lock:
+            self.version += 1
             table = self._table(kind)
             counter = "seq:" + kind
             seq = self._counters[counter] = self._counters.get(counter, 0) + 1
@@ -73,6 +80,7 @@ class MemoryStore:
             table = self._table(kind)
             if key not in table:
                 return False
+            self.version += 1
             seq, old = table[key]
             for field in self._indexes.get(kind, {}):
                 if _value(old, field) != _value(record, field):
@@ -95,7 +103,17 @@ class MemoryStore:
             self._recency[kind].move_to_end(key)
         except KeyError:
             pass
+        if self.reads is not None:
+            self.reads.append((kind, key))
         return entry[1]
+
+    def touch(self, reads: Iterable[tuple[str, str]]) -> None:
+        """Make these records the most recently used, in this order, as ``get`` would."""
+        for kind, key in reads:
+            try:  # noqa: SIM105 (as in ``get``)
+                self._recency[kind].move_to_end(key)
+            except KeyError:
+                pass
 
     def delete(self, kind: str, key: str) -> bool:
         """Remove a record."""
@@ -103,6 +121,7 @@ class MemoryStore:
             old = self._table(kind).pop(key, None)
             if old is None:
                 return False
+            self.version += 1
             del self._recency[kind][key]
             self._unindex(kind, key, old[1])
             return True
@@ -140,6 +159,7 @@ class MemoryStore:
     def next_value(self, counter: str) -> int:
         """Increment and return a named counter."""
         with self._lock:
+            self.version += 1
             value = self._counters[counter] = self._counters.get(counter, 0) + 1
             return value
 
@@ -148,6 +168,7 @@ class MemoryStore:
         if count < 1:
             raise ValueError("next_values() takes at least one value")
         with self._lock:
+            self.version += 1
             last = self._counters[counter] = self._counters.get(counter, 0) + count
             return last - count + 1
 
@@ -186,6 +207,7 @@ class MemoryStore:
     def clear(self) -> None:
         """Drop everything."""
         with self._lock:
+            self.version += 1
             self._kinds.clear()
             self._recency.clear()
             self._counters.clear()

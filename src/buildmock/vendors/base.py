@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import orjson
 from starlette.datastructures import URL
@@ -160,9 +160,33 @@ def raw_json_response(
     """A JSON response whose body is already encoded (e.g. by :class:`RenderCache`)."""
     if headers or not 200 <= status < 300 or status == 204:
         return Response(body, status, headers=dict(headers or {}), media_type="application/json")
+    return _plain_json(Response.__new__(Response), body, status)
+
+
+_R = TypeVar("_R", bound=Response)
+
+
+class Steady(Response):
+    """A 200 JSON answer that stays the same while its vendor's store is unchanged and the clock
+    is within ``[low, high)``: the request path may send it again to the same request without
+    asking the handler (``server/request_path.py``, the answer memo)."""
+
+    low: float
+    high: float
+
+
+def steady_json_response(body: bytes, low: float, high: float) -> Steady:
+    """``raw_json_response(body)`` marked :class:`Steady` from ``low`` until ``high``: only for an
+    answer that depends on nothing but the store's records and the clock, and on the clock only
+    through times ``low`` and ``high`` (a rendering's change times)."""
+    response = _plain_json(Steady.__new__(Steady), body, 200)
+    response.low, response.high = low, high
+    return response
+
+
+def _plain_json(response: _R, body: bytes, status: int) -> _R:
     # Most answers: the two headers Starlette would compute, built directly (its header
     # bookkeeping was a tenth of a GET's time in the app).
-    response = Response.__new__(Response)
     response.status_code = status
     response.body = body
     response.background = None
@@ -248,10 +272,10 @@ class RenderCache:
         body = self.encoded(key, record, now)
         before, after = self._envelope
         entry = self._entries.get(key)
-        if entry is None or entry.body is not body:  # followed to ``now``: not kept
-            return raw_json_response(before + body + after)
+        if entry is None or entry.body is not body or entry.kept is not None:
+            return raw_json_response(before + body + after)  # live: it follows ``now``
         if entry.answer is None:
-            answer = raw_json_response(before + body + after)
+            answer = steady_json_response(before + body + after, entry.low, entry.high)
             entry = self._entries[key] = entry._replace(answer=answer)
         assert entry.answer is not None
         return entry.answer

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from buildmock.core.errors import ApiError
@@ -25,9 +26,11 @@ from buildmock.vendors.base import (
     json_response,
     page,
     preferred_outcome,
+    raw_json_response,
     register,
     request_headers,
     same_token,
+    steady_json_response,
     stored_marks,
     text_response,
 )
@@ -254,7 +257,11 @@ def _add(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> 
 
 
 def _get(rt: Runtime, family: Family, names: Names) -> Response:
-    return json_response(render(rt, family, named(rt, family, names)))
+    record = named(rt, family, names)
+    execution, now = latest(rt, family, record), rt.now()
+    body = orjson.dumps(model.render_resource(family, record, execution, now))
+    span = model.steady_span(family, execution, now)
+    return raw_json_response(body) if span is None else steady_json_response(body, *span)
 
 
 def _update(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> Response:
