@@ -180,3 +180,27 @@ def test_unpaced_the_young_generation_grows() -> None:
     app.pacer = Pacer(every=10**9)
     _, end = young_sizes_while_creating(app, CREATES)
     assert end > BOUND
+
+
+def test_only_requests_that_may_write_are_counted() -> None:
+    """Reads store nothing that outlives them: the pacer counts creates, not GETs."""
+    app = make_app("stainless")
+    left = app.pacer._left
+    made: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        made.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def drive() -> None:
+        assert await create(app) == 200
+        read = {**CREATE, "method": "GET", "path": "/stainless/v0/builds/bui_x",
+                "headers": CREATE["headers"][:1]}  # fmt: skip
+        for _ in range(3):
+            await app(dict(read), receive, send)
+
+    asyncio.run(drive())
+    assert [m["status"] for m in made if "status" in m] == [404, 404, 404]
+    assert app.pacer._left == left - 1

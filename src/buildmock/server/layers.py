@@ -117,7 +117,8 @@ class Dispatch:
                 else:
                     await interceptor.serve(scope, receive, send, send, vendor, None)
             finally:
-                self.pacer.served()
+                if scope["method"] in intercept.BODY_METHODS:  # what may store new records
+                    self.pacer.served()
             return
         row = journal.record(scope, vendor, self.mock.clock.now())
         if scope["method"] in intercept.BODY_METHODS:
@@ -137,7 +138,8 @@ class Dispatch:
             row[DURATION] = time.time() - row[1]
             keeping = journal.finish(row)
             # Once the answer is sent, so a collection delays no answer of its own request.
-            self.pacer.served()
+            if scope["method"] in intercept.BODY_METHODS:  # what may store new records
+                self.pacer.served()
             if keeping is not None:
                 await keeping
 
