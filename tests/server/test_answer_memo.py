@@ -163,19 +163,26 @@ def test_a_memo_hit_keeps_the_build_in_use_as_a_read_would() -> None:
     assert survivors(memo=True) == survivors(memo=False) == [200, 404, 200]
 
 
-def test_an_answer_that_follows_the_clock_is_never_memoized() -> None:
+def test_an_answer_that_follows_the_clock_follows_it_from_the_memo_too() -> None:
     """A building Nuon build's runner job counts its execution time with the clock: each read
-    gives the time at that moment, memo or not."""
+    gives the time at that moment, also when the memo answers it (no store read)."""
     case = CASES["nuon"]
     app = make_app("nuon", seed=SEED)
-    with TestClient(app) as client:
+    fresh = without_memo(make_app("nuon", seed=SEED))
+    with TestClient(app) as client, TestClient(fresh) as reference:
         path = case.get_path(case.create(client, case.headers, None).json())
-        times = []
+        assert case.get_path(case.create(reference, case.headers, None).json()) == path
+        times, reads = [], counting(store_of(app, "nuon"), "get")
         for _ in range(40):
-            build = client.get(path, headers=case.headers).json()
-            if build["status"] == "building":
-                times.append(build["runner_job"]["execution_time"])
+            got = client.get(path, headers=case.headers)
+            assert answer(got) == answer(reference.get(path, headers=case.headers))
+            if got.json()["status"] == "building":
+                times.append(got.json()["runner_job"]["execution_time"])
                 if len(times) == 3:
                     break
+            reads.clear()
+            assert answer(client.get(path, headers=case.headers)) == answer(got)
             advance(client, 0.5)
+            advance(reference, 0.5)
         assert len(times) == 3 and times[0] < times[1] < times[2], times
+        assert reads == [], "the building build's second read came from the memo"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -62,9 +62,12 @@ def test_a_live_window_is_rendered_afresh_every_time() -> None:
     calls.clear()
     follows: list[float] = []
 
-    def follow(kept: float, window: tuple[float, float], now: float) -> float:
-        follows.append(now)
-        return kept + (now - kept)
+    def follow(kept: float, window: tuple[float, float]) -> Callable[[float], bytes]:
+        def at(now: float) -> bytes:
+            follows.append(now)
+            return orjson.dumps(kept + (now - kept))
+
+        return at
 
     cache = RenderCache(
         render, lambda record: (10.0, 20.0), live=lambda record: (10.0, 20.0), follow=follow

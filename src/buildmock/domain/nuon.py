@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -518,8 +519,28 @@ def follow_build(
 ) -> dict[str, Any]:
     """:func:`render_build` at ``now`` from its rendering earlier in the build's
     :func:`live_window`: only the runner job's ``execution_time`` has moved."""
-    job = {**rendered["runner_job"], "execution_time": int((now - window[0]) * _SECOND)}
-    return {**rendered, "runner_job": job}
+    return _with_execution_time(rendered, int((now - window[0]) * _SECOND))
+
+
+def follow_encoded(
+    rendered: dict[str, Any], window: tuple[float, float]
+) -> Callable[[float], bytes]:
+    """``orjson.dumps(follow_build(rendered, window, now))`` for any ``now``: the bytes encoded
+    once around the one value that moves, which is written in for each ``now``."""
+    head, found, tail = orjson.dumps(_with_execution_time(rendered, _MARK)).partition(_MARK_TEXT)
+    if not found or _MARK_TEXT in tail:
+        raise ValueError("the marked execution time is not in the rendering exactly once")
+    start = window[0]
+    return lambda now: b"%b%d%b" % (head, int((now - start) * _SECOND), tail)
+
+
+#: A value no rendering holds (a negative time), to find where ``execution_time`` is written.
+_MARK = -4_611_686_018_427_387_903
+_MARK_TEXT = b"%d" % _MARK
+
+
+def _with_execution_time(rendered: dict[str, Any], value: int) -> dict[str, Any]:
+    return {**rendered, "runner_job": {**rendered["runner_job"], "execution_time": value}}
 
 
 def render_history_item(record: dict[str, Any], now: float) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from buildmock.server.operation import (
 )
 from buildmock.server.router import Match, Router
 from buildmock.store.memory import MemoryStore
-from buildmock.vendors.base import REQUEST_SCOPE, Headers, Runtime, Steady
+from buildmock.vendors.base import REQUEST_SCOPE, Headers, Lasting, Runtime
 
 log = logging.getLogger("buildmock")
 
@@ -115,7 +115,7 @@ MEMO_SIZE = 1024
 class _Kept(NamedTuple):
     """A memoized GET answer and what it holds for: its vendor's store at a version."""
 
-    response: Steady
+    response: Lasting
     runtime: Runtime
     store: MemoryStore
     version: int
@@ -167,10 +167,11 @@ class RequestPath:
     async def answer(self, scope: Scope, receive: Receive) -> Response:
         """The answer to one HTTP request (any path but the Swagger UI's), not sent yet.
 
-        A GET whose answer was :class:`Steady` gets that answer again while it still holds: the
-        same path, query and headers (so the same route, auth verdict and parameters), its vendor's
-        store unwritten since, and the clock within the answer's span. The records the handler read
-        are touched again, as its reads did (the store's recency decides evictions).
+        A GET whose answer was :class:`Lasting` gets that answer again (at the time asked) while it
+        still holds: the same path, query and headers (so the same route, auth verdict and
+        parameters), its vendor's store unwritten since, and the clock within the answer's span.
+        The records the handler read are touched again, as its reads did (the store's recency
+        decides evictions).
         """
         if scope["method"] != "GET" or not self._runtimes:
             return await self._answer(scope, receive)
@@ -181,19 +182,17 @@ class RequestPath:
             return await self._answer(scope, receive)
         if kept is not None:
             runtime, store, response = kept.runtime, kept.store, kept.response
-            if (
-                runtime.store is store
-                and store.version == kept.version
-                and response.low <= runtime.now() < response.high
-            ):
-                store.touch(kept.reads)
-                return response
+            if runtime.store is store and store.version == kept.version:
+                now = runtime.now()
+                if response.low <= now < response.high:
+                    store.touch(kept.reads)
+                    return response.at(now)
         return await self._memoized(key, scope, receive)
 
     async def _memoized(
         self, key: tuple[str, bytes, tuple[Any, ...]], scope: Scope, receive: Receive
     ) -> Response:
-        """The answer to a GET, kept in the memo when it is :class:`Steady` and its handler wrote
+        """The answer to a GET, kept in the memo when it is :class:`Lasting` and its handler wrote
         nothing."""
         runtime = self._runtimes.get(scope["path"][1:].partition("/")[0])
         store = None if runtime is None else runtime.store
@@ -209,7 +208,7 @@ class RequestPath:
             if ours:
                 store.reads = None
         unwritten = runtime.store is store and store.version == version
-        if ours and unwritten and isinstance(response, Steady):
+        if ours and unwritten and isinstance(response, Lasting):
             memo = self._memo
             memo.pop(key, None)
             memo[key] = _Kept(response, runtime, store, version, tuple(reads))

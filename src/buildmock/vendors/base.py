@@ -166,21 +166,46 @@ def raw_json_response(
 _R = TypeVar("_R", bound=Response)
 
 
-class Steady(Response):
-    """A 200 JSON answer that stays the same while its vendor's store is unchanged and the clock
-    is within ``[low, high)``: the request path may send it again to the same request without
-    asking the handler (``server/request_path.py``, the answer memo)."""
+class Lasting(Response):
+    """A 200 JSON answer the request path may give again to the same request while its vendor's
+    store is unwritten and the clock is within ``[low, high)``, as ``at(now)``, without asking the
+    handler (``server/request_path.py``, the answer memo)."""
 
     low: float
     high: float
 
+    def at(self, now: float) -> Lasting:
+        """This answer at ``now`` (within its span): itself."""
+        return self
 
-def steady_json_response(body: bytes, low: float, high: float) -> Steady:
-    """``raw_json_response(body)`` marked :class:`Steady` from ``low`` until ``high``: only for an
+
+class Following(Lasting):
+    """A lasting answer one value of which follows the clock (a running job's elapsed time):
+    ``at(now)`` writes it for ``now`` into the kept bytes."""
+
+    encode: Callable[[float], bytes]
+
+    def at(self, now: float) -> Following:
+        """This answer at ``now``: its body encoded afresh for that time."""
+        return following_json_response(self.encode, self.low, self.high, now)
+
+
+def lasting_json_response(body: bytes, low: float, high: float) -> Lasting:
+    """``raw_json_response(body)`` marked :class:`Lasting` from ``low`` until ``high``: only for an
     answer that depends on nothing but the store's records and the clock, and on the clock only
     through times ``low`` and ``high`` (a rendering's change times)."""
-    response = _plain_json(Steady.__new__(Steady), body, 200)
+    response = _plain_json(Lasting.__new__(Lasting), body, 200)
     response.low, response.high = low, high
+    return response
+
+
+def following_json_response(
+    encode: Callable[[float], bytes], low: float, high: float, now: float
+) -> Following:
+    """The 200 JSON answer ``encode(now)``, marked :class:`Following` from ``low`` until ``high``
+    (``encode`` gives the answer's bytes at any time of that span)."""
+    response = _plain_json(Following.__new__(Following), encode(now), 200)
+    response.low, response.high, response.encode = low, high, encode
     return response
 
 
@@ -202,10 +227,11 @@ class RenderCache:
     two consecutive change times; ``changes(record)`` lists those times. ``live(record)``, if
     given, names a window ``[start, end)`` (both change times) in which the rendering follows
     ``now`` itself (a running job's elapsed time): there it is rendered afresh every time, or,
-    with ``follow``, made from the rendering kept for the interval (``follow(kept, window, now)``
-    is the rendering at ``now``). An entry is reused while the same record object is asked for
-    within the same interval, so the bytes are exactly what rendering afresh would give. At most
-    ``size`` entries are kept (oldest dropped first).
+    with ``follow``, encoded from the rendering kept for the interval (``follow(kept, window)``
+    gives the rendering's bytes at any ``now`` of the window). An entry is reused while the same
+    record object is asked for within the same interval, so the bytes are exactly what rendering
+    afresh would give. At most ``size`` entries are kept (oldest dropped first). Its answers are
+    :class:`Lasting` (:class:`Following` in a live window) for the span of their entry.
     """
 
     def __init__(
@@ -214,7 +240,7 @@ class RenderCache:
         changes: Callable[[Record], Sequence[float]],
         size: int = 4096,
         live: Callable[[Record], tuple[float, float] | None] | None = None,
-        follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
+        follow: Follow | None = None,
         envelope: tuple[bytes, bytes] = (b"", b""),
     ) -> None:
         self._render = render
@@ -229,10 +255,7 @@ class RenderCache:
         """``orjson.dumps(render(record, now))``, from the cache when still valid."""
         entry = self._entries.get(key)
         if entry is not None and entry.record is record and entry.low <= now < entry.high:
-            if entry.kept is None:
-                return entry.body
-            assert self._follow is not None and entry.live is not None
-            return orjson.dumps(self._follow(entry.kept, entry.live, now))
+            return entry.body if entry.kept is None else entry.kept(now)
         if entry is not None and entry.record is record:
             times, live = entry.times, entry.live
         else:
@@ -246,7 +269,8 @@ class RenderCache:
             if self._follow is None:
                 low = high = now  # valid nowhere: rendered afresh while live
             else:
-                low, high, kept = max(low, live[0]), min(high, live[1]), rendering
+                low, high = max(low, live[0]), min(high, live[1])
+                kept = self._follow(rendering, live)
         self._entries[key] = _Entry(record, times, live, low, high, body, kept)
         if entry is None and len(self._entries) > self._size:
             self._entries.popitem(last=False)
@@ -266,19 +290,26 @@ class RenderCache:
             and entry.answer is not None
             and entry.record is record
             and entry.low <= now < entry.high
-            and entry.kept is None
         ):
-            return entry.answer
+            return entry.answer.at(now)
         body = self.encoded(key, record, now)
         before, after = self._envelope
         entry = self._entries.get(key)
-        if entry is None or entry.body is not body or entry.kept is not None:
-            return raw_json_response(before + body + after)  # live: it follows ``now``
+        if entry is None or entry.record is not record or not entry.low <= now < entry.high:
+            return raw_json_response(before + body + after)  # live, with nothing to follow from
         if entry.answer is None:
-            answer = steady_json_response(before + body + after, entry.low, entry.high)
+            if entry.kept is None:
+                answer: Lasting = lasting_json_response(
+                    before + body + after, entry.low, entry.high
+                )
+            else:
+                encode = (
+                    entry.kept if before == after == b"" else _enveloped(entry.kept, before, after)
+                )
+                answer = following_json_response(encode, entry.low, entry.high, now)
             entry = self._entries[key] = entry._replace(answer=answer)
         assert entry.answer is not None
-        return entry.answer
+        return entry.answer.at(now)
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -294,8 +325,19 @@ class _Entry(NamedTuple):
     low: float
     high: float
     body: bytes
-    kept: Any  # in a live window with ``follow``: the rendering ``follow`` starts from
-    answer: Response | None = None  # ``body`` as a 200 answer, made on the first ``response``
+    kept: Callable[[float], bytes] | None  # in a live window with ``follow``: the bytes at a time
+    answer: Lasting | None = None  # ``body`` as a 200 answer, made on the first ``response``
+
+
+#: ``follow(kept, window)``: the bytes of the rendering at any time of the live ``window``, from
+#: the rendering ``kept`` made in it.
+Follow = Callable[[Any, tuple[float, float]], Callable[[float], bytes]]
+
+
+def _enveloped(
+    encode: Callable[[float], bytes], before: bytes, after: bytes
+) -> Callable[[float], bytes]:
+    return lambda now: before + encode(now) + after
 
 
 #: Where a runtime keeps its :class:`RenderCache` (``Runtime.services``, emptied by a reset and a
@@ -308,7 +350,7 @@ def render_cache(
     render: Callable[[Record, float], Any],
     changes: Callable[[Record], Sequence[float]],
     live: Callable[[Record], tuple[float, float] | None] | None = None,
-    follow: Callable[[Any, tuple[float, float], float], Any] | None = None,
+    follow: Follow | None = None,
     envelope: tuple[bytes, bytes] = (b"", b""),
 ) -> RenderCache:
     """The runtime's cache of encoded renderings (made on first use after a reset)."""

@@ -24,13 +24,13 @@ from buildmock.vendors.base import (
     Vendor,
     View,
     json_response,
+    lasting_json_response,
     page,
     preferred_outcome,
     raw_json_response,
     register,
     request_headers,
     same_token,
-    steady_json_response,
     stored_marks,
     text_response,
 )
@@ -261,7 +261,7 @@ def _get(rt: Runtime, family: Family, names: Names) -> Response:
     execution, now = latest(rt, family, record), rt.now()
     body = orjson.dumps(model.render_resource(family, record, execution, now))
     span = model.steady_span(family, execution, now)
-    return raw_json_response(body) if span is None else steady_json_response(body, *span)
+    return raw_json_response(body) if span is None else lasting_json_response(body, *span)
 
 
 def _update(rt: Runtime, family: Family, names: Names, *, body: dict[str, Any]) -> Response:

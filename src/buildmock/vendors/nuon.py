@@ -134,7 +134,7 @@ def stored(rt: Runtime, build_id: str, comp: dict[str, Any] | None = None) -> di
 def renderings(rt: Runtime) -> RenderCache:
     """The runtime's cache of encoded builds."""
     return render_cache(
-        rt, model.render_build, model.change_times, model.live_window, model.follow_build
+        rt, model.render_build, model.change_times, model.live_window, model.follow_encoded
     )
 
 
