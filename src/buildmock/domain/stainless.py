@@ -111,6 +111,19 @@ def infer_branch(revision: Any, branch: str | None) -> str:
     raise ApiError(400, f"could not infer a branch from revision {shown}; pass `branch`")
 
 
+#: A stored target, one flat tuple of atoms (a JSON array once stored elsewhere): its commit and
+#: test conclusions, SDK commit and tree SHAs, lines added and deleted, merge-conflict PR (or
+#: ``None``), its checks' run ids (as :data:`CHECKS`) and the times it enters each :data:`TARGET`
+#: phase and completes (postgen ``None`` when skipped). A tuple holding only atoms is one object
+#: the garbage collector stops walking after its first look, where a dict of tuples was ten it
+#: walked on every young collection and freed one by one at eviction (bench/RESULTS.md).
+Target = Sequence[Any]
+_RUNS = slice(7, 10)
+_START = 10  # then code generation, postgen and completion
+_TIMES = slice(_START, _START + 4)
+_WAIT, _CODEGEN, _POSTGEN = (TARGET.durations[phase] for phase in TARGET.phases)
+
+
 def plan_build(
     synth: Synth,
     project: Project,
@@ -124,11 +137,13 @@ def plan_build(
 ) -> dict[str, Any]:
     """A new build record: ids, commits and every step's timeline, fixed at creation.
 
-    Each target keeps its own timeline and the few drawn values its steps are derived from; the
-    commit and check timelines, URLs and repos follow from these at read time (:func:`_steps`), so
-    a stored build stays small (about 1 kB a target) and the store's cap bounds memory well below
-    the issue's 200 MB.
+    Each target keeps its own timeline and the few drawn values its steps are derived from
+    (:data:`Target`); the commit and check timelines, URLs and repos follow from these at read time
+    (:func:`_steps`), so a stored build stays small and the store's cap bounds memory well below
+    the issue's 200 MB. The timeline is ``TARGET.plan``'s, laid out inline (the same arithmetic).
     """
+    if speed <= 0:
+        raise ValueError("speed must be positive")
     planned = {}
     with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
         build_id = draw.token(ids.BASE32, 26, "bui_")
@@ -143,22 +158,30 @@ def plan_build(
         sha = draw.sha
         for name in targets:
             conclusion, test = _conclusions(outcome, name == victim)
-            scale = {phase: factor() for phase in TARGET.phases}
-            skip = () if conclusion in GENERATED else ("postgen",)
-            timeline = TARGET.plan(now, "completed", speed=speed, scale=scale, skip=skip)
-            runs = tuple([run() for _ in CHECKS])
+            waiting, coding, checking = factor(), factor(), factor()
+            codegen = now + _WAIT * waiting / speed
+            postgen = codegen + _CODEGEN * coding / speed
+            generated = conclusion in GENERATED
+            run0, run1, run2 = run(), run(), run()
             commit, tree = sha(), sha()
-            changes = (0, 0) if conclusion == "noop" else (change(), change())
-            planned[name] = {
-                "marks": timeline.marks,
-                "conclusion": conclusion,
-                "test": test,
-                "sha": commit,
-                "tree": tree,
-                "changes": changes,
-                "runs": runs,
-                "merge_pr": draw.integer(1, 900) if conclusion in _CONFLICTS else None,
-            }
+            additions, deletions = (0, 0) if conclusion == "noop" else (change(), change())
+            planned[name] = (
+                conclusion,
+                test,
+                commit,
+                tree,
+                additions,
+                deletions,
+                draw.integer(1, 900) if conclusion in _CONFLICTS else None,
+                run0,
+                run1,
+                run2,
+                now,
+                codegen,
+                # Without code generation there is no postgen phase: completed when it would begin.
+                postgen if generated else None,
+                postgen + _POSTGEN * checking / speed if generated else postgen,
+            )
         config_commit = sha()
     return {
         "id": build_id,
@@ -171,6 +194,63 @@ def plan_build(
         "outcome": outcome,
         "targets": planned,
     }
+
+
+#: The states of a target's timeline, as a state document names them.
+_STATES = (*TARGET.phases, "completed")
+
+
+def target_marks(target: Target) -> list[tuple[str, float]]:
+    """A stored target's timeline: each :data:`TARGET` state it enters and when."""
+    return [
+        (state, at) for state, at in zip(_STATES, target[_TIMES], strict=True) if at is not None
+    ]
+
+
+def document_form(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored build as state documents write it: each target an object (``marks`` as
+    ``[state, time]`` pairs, ``changes`` and ``runs`` as arrays), not :data:`Target`'s tuple."""
+    targets = {}
+    for name, target in record["targets"].items():
+        conclusion, test, sha, tree, additions, deletions, merge_pr = target[:7]
+        targets[name] = {
+            "marks": target_marks(target),
+            "conclusion": conclusion,
+            "test": test,
+            "sha": sha,
+            "tree": tree,
+            "changes": (additions, deletions),
+            "runs": tuple(target[_RUNS]),
+            "merge_pr": merge_pr,
+        }
+    return {**record, "targets": targets}
+
+
+def stored_form(document: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`document_form`; ``ValueError`` for a build it could not have written."""
+    targets = {}
+    for name, target in document["targets"].items():
+        marks = target["marks"]
+        states = tuple(state for state, _ in marks)
+        if states not in (_STATES, _STATES[:2] + _STATES[3:]):
+            raise ValueError(f"target {name}: marks must go through {', '.join(_STATES)}")
+        times = dict(marks)
+        additions, deletions = target["changes"]
+        run0, run1, run2 = target["runs"]
+        targets[name] = (
+            target["conclusion"],
+            target["test"],
+            target["sha"],
+            target["tree"],
+            additions,
+            deletions,
+            target["merge_pr"],
+            run0,
+            run1,
+            run2,
+            *(times.get(state) for state in _STATES),
+        )
+    return {**document, "targets": targets}
 
 
 def draw_outcome(synth: Synth) -> str:
@@ -189,20 +269,12 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
     return "success", outcome
 
 
-def _entered(marks: Sequence[Sequence[Any]], state: str) -> float | None:
-    for name, at in marks:
-        if name == state:
-            return float(at)
-    return None
-
-
-def _steps(target: dict[str, Any]) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+def _steps(target: Target) -> tuple[list[tuple[str, float]], dict[str, Any]]:
     """The commit step's timeline and each check's ``(timeline, conclusion)`` of a target."""
-    marks = target["marks"]
-    start = float(marks[0][1])
-    codegen_at = _entered(marks, "codegen") or start
-    postgen_at = _entered(marks, "postgen")
-    done_at = float(marks[-1][1])
+    start, codegen, postgen, done = target[_TIMES]
+    start, done_at = float(start), float(done)
+    codegen_at = float(codegen) or start
+    postgen_at = None if postgen is None else float(postgen)
     commit = [
         ("not_started", start),
         ("queued", (start + codegen_at) / 2),
@@ -223,7 +295,7 @@ def _steps(target: dict[str, Any]) -> tuple[list[tuple[str, float]], dict[str, A
                 ("in_progress", postgen_at + span * 0.1 * (index + 1)),
                 ("completed", finish),
             ],
-            target["test"] if check == "test" else "success",
+            target[1] if check == "test" else "success",
         )
     return commit, checks
 
@@ -270,16 +342,15 @@ def _check_step(
 
 def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
     """The generated SDK commit of target ``name`` (``None`` if code generation failed)."""
-    target = record["targets"][name]
-    if target["conclusion"] not in GENERATED:
+    conclusion, _, sha, tree, additions, deletions = record["targets"][name][:6]
+    if conclusion not in GENERATED:
         return None
     repo = f"{record['project']}-{name}"
-    additions, deletions = target["changes"]
     return {
         "repo": {"branch": record["branch"], "name": repo, "owner": record["org"]},
-        "sha": target["sha"],
+        "sha": sha,
         "stats": {"additions": additions, "deletions": deletions, "total": additions + deletions},
-        "tree_oid": target["tree"],
+        "tree_oid": tree,
     }
 
 
@@ -293,29 +364,29 @@ def render_target(
     target = record["targets"][name]
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
-    merge_pr = target["merge_pr"]
+    conclusion, _, sha, _, _, _, merge_pr = target[:7]
     commit = _commit_step(
         commit_marks,
         now,
         lambda: {
             "commit": output_commit(record, name),
             "completed_at": iso(commit_marks[-1][1]),
-            "conclusion": target["conclusion"],
+            "conclusion": conclusion,
             "merge_conflict_pr": None
             if merge_pr is None
             else {"number": merge_pr, "repo": {"name": repo, "owner": org}},
         },
     )
-    generated = target["conclusion"] in GENERATED
+    generated = conclusion in GENERATED
     body: dict[str, Any] = {
         "object": "build_target",
-        "status": _state(target["marks"], now),
-        "install_url": f"https://pkg.stainless.com/s/{repo}/{target['sha']}"
+        "status": _state(target_marks(target), now),
+        "install_url": f"https://pkg.stainless.com/s/{repo}/{sha}"
         if generated and commit["status"] == "completed"
         else None,
         "commit": commit,
     }
-    for (check, (marks, conclusion)), run in zip(checks.items(), target["runs"], strict=True):
+    for (check, (marks, conclusion)), run in zip(checks.items(), target[_RUNS], strict=True):
         # A check skipped because code generation failed never ran, so it has no run to link to.
         url = f"https://github.com/{org}/{repo}/actions/runs/{run}" if generated else None
         body[check] = _check_step(marks, now, conclusion, url)
@@ -327,7 +398,7 @@ def _all_marks(
 ) -> Iterator[Sequence[Sequence[Any]]]:
     for name, target in record["targets"].items():
         commit, checks = steps[name] if steps else _steps(target)
-        yield target["marks"]
+        yield target_marks(target)
         yield commit
         for marks, _ in checks.values():
             yield marks
@@ -350,7 +421,7 @@ def change_times(record: dict[str, Any]) -> tuple[float, ...]:
 
 def is_done(record: dict[str, Any], now: float) -> bool:
     """Whether every target is completed."""
-    return all(t["marks"][-1][1] <= now for t in record["targets"].values())
+    return all(t[_START + 3] <= now for t in record["targets"].values())
 
 
 def unstarted(record: dict[str, Any], now: float) -> bool:
@@ -362,9 +433,8 @@ def unstarted(record: dict[str, Any], now: float) -> bool:
     """
     created = record["created_at"]
     for target in record["targets"].values():
-        marks = target["marks"]
-        start = marks[0][1]
-        if start > created or not now < (start + (_entered(marks, "codegen") or start)) / 2:
+        start, codegen = target[_START], target[_START + 1]
+        if start > created or not now < (start + (float(codegen) or start)) / 2:
             return False
     return bool(record["targets"])
 
@@ -427,7 +497,7 @@ def target_completed(record: dict[str, Any], target: str, now: float) -> bool:
     """Whether ``target`` finished code generation successfully by ``now``."""
     planned = record["targets"][target]
     commit, _ = _steps(planned)
-    return _state(commit, now) == "completed" and planned["conclusion"] in GENERATED
+    return _state(commit, now) == "completed" and planned[0] in GENERATED
 
 
 def diagnostics(synth: Synth, record: dict[str, Any]) -> list[dict[str, Any]]:
