@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 
+from buildmock.core import ids
 from buildmock.domain import stainless
 from buildmock.synth import Synth
-from buildmock.synth.factory import Draws
 
 T0 = 1_735_689_600.0  # 2025-01-01T00:00:00Z
 
@@ -81,31 +80,34 @@ def test_an_encoded_rendering_is_the_same_json(speed: float) -> None:
 
 
 @pytest.mark.parametrize("speed", [1.0, 40.0, 1e9])
-def test_a_targets_timeline_is_the_lifecycles_plan(
-    speed: float, monkeypatch: pytest.MonkeyPatch
+def test_a_build_draws_what_the_drawers_draw_and_plans_what_the_lifecycle_plans(
+    speed: float,
 ) -> None:
-    """plan_build lays each timeline out inline: the same floats TARGET.plan gives the same factors."""
-    factors: list[float] = []
-    uniform_of = Draws.uniform_of
-
-    def recorded(self: Draws, low: float, high: float) -> Callable[[], float]:
-        draw = uniform_of(self, low, high)
-
-        def factor() -> float:
-            factors.append(draw())
-            return factors[-1]
-
-        return factor
-
-    monkeypatch.setattr(Draws, "uniform_of", recorded)
+    """plan_build writes its draws and each target's timeline out inline: a replay of the same
+    stream through ``Draws``' drawers and ``TARGET.plan`` gives every stored value."""
+    replay = Synth(4, "stainless")
+    stainless.synth_project(replay, "acme-api")  # as _records() does: a derived synth, no draws
     for record in _records(speed):
-        for target in record["targets"].values():
-            scale = dict(zip(stainless.TARGET.phases, factors[:3], strict=True))
-            del factors[:3]
-            skip = () if target[0] in stainless.GENERATED else ("postgen",)
-            plan = stainless.TARGET.plan(T0, "completed", speed=speed, scale=scale, skip=skip)
-            assert stainless.target_marks(target) == list(plan.marks)
-    assert not factors  # three factors a target, each one accounted for
+        with replay.batch() as draw:
+            assert record["id"] == draw.token(ids.BASE32, 26, "bui_")
+            victim = draw.choice(tuple(record["targets"]))
+            factor, run = draw.uniform_of(0.7, 1.3), draw.integer_of(10**9, 10**10 - 1)
+            change = draw.integer_of(1, 900)
+            for name, target in record["targets"].items():
+                harmed = name == victim and record["outcome"] != "success"
+                assert (tuple(target[:2]) != ("success", "success")) == harmed
+                scale = {phase: factor() for phase in stainless.TARGET.phases}
+                generated = target[0] in stainless.GENERATED
+                skip = () if generated else ("postgen",)
+                plan = stainless.TARGET.plan(T0, "completed", speed=speed, scale=scale, skip=skip)
+                assert stainless.target_marks(target) == list(plan.marks)
+                assert list(target[7:10]) == [run(), run(), run()]
+                assert target[2:4] == (draw.sha(), draw.sha())
+                noop = target[0] == "noop"
+                assert target[4:6] == ((0, 0) if noop else (change(), change()))
+                conflict = target[0] in ("merge_conflict", "upstream_merge_conflict")
+                assert target[6] == (draw.integer(1, 900) if conflict else None)
+            assert record["config_commit"] == draw.sha()
 
 
 def test_a_stored_build_holds_no_container_the_collector_keeps_walking() -> None:

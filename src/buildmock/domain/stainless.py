@@ -122,6 +122,13 @@ _RUNS = slice(7, 10)
 _START = 10  # then code generation, postgen and completion
 _TIMES = slice(_START, _START + 4)
 _WAIT, _CODEGEN, _POSTGEN = (TARGET.durations[phase] for phase in TARGET.phases)
+#: A phase's duration factor is uniform in [0.7, 1.3], a check's run id an integer of ten digits,
+#: lines added or deleted (and a merge-conflict PR's number) in [1, 900]; see :func:`plan_build`.
+_FACTOR_LOW, _FACTOR_SPAN = 0.7, 1.3 - 0.7
+_RUN_LOW, _RUN_SPAN = 10**9, 10**10 - 10**9
+_CHANGES = 900
+_RUN_BITS, _CHANGE_BITS = _RUN_SPAN.bit_length() + 32, _CHANGES.bit_length() + 32
+_UNHARMED = ("success", "success")
 
 
 def plan_build(
@@ -149,22 +156,33 @@ def plan_build(
         build_id = draw.token(ids.BASE32, 26, "bui_")
         victim = draw.choice(targets)
         # A target draws its phases' duration factors, its checks' run ids, its SHA and tree and
-        # its lines changed (and a merge PR), in that order; the drawers are made once per build.
-        factor, run, change = (
-            draw.uniform_of(0.7, 1.3),
-            draw.integer_of(10**9, 10**10 - 1),
-            draw.integer_of(1, 900),
-        )
-        sha = draw.sha
+        # its lines changed (and a merge PR), in that order: what ``uniform_of(0.7, 1.3)``,
+        # ``integer_of(10**9, 10**10 - 1)``, ``sha`` and ``integer_of(1, 900)`` draw, written out
+        # (some 40 calls of those drawers were a tenth of a create; tests/domain holds them equal).
+        random, bits = draw.rng.random, draw.rng.getrandbits
+        hit = _conclusions(outcome, True)
         for name in targets:
-            conclusion, test = _conclusions(outcome, name == victim)
-            waiting, coding, checking = factor(), factor(), factor()
+            conclusion, test = hit if name == victim else _UNHARMED
+            waiting, coding, checking = (
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+            )
             codegen = now + _WAIT * waiting / speed
             postgen = codegen + _CODEGEN * coding / speed
             generated = conclusion in GENERATED
-            run0, run1, run2 = run(), run(), run()
-            commit, tree = sha(), sha()
-            additions, deletions = (0, 0) if conclusion == "noop" else (change(), change())
+            run0, run1, run2 = (
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+            )
+            commit = bits(160).to_bytes(20, "big").hex()
+            tree = bits(160).to_bytes(20, "big").hex()
+            additions, deletions = (
+                (0, 0)
+                if conclusion == "noop"
+                else (1 + bits(_CHANGE_BITS) % _CHANGES, 1 + bits(_CHANGE_BITS) % _CHANGES)
+            )
             planned[name] = (
                 conclusion,
                 test,
@@ -172,7 +190,7 @@ def plan_build(
                 tree,
                 additions,
                 deletions,
-                draw.integer(1, 900) if conclusion in _CONFLICTS else None,
+                draw.integer(1, _CHANGES) if conclusion in _CONFLICTS else None,
                 run0,
                 run1,
                 run2,
@@ -182,7 +200,7 @@ def plan_build(
                 postgen if generated else None,
                 postgen + _POSTGEN * checking / speed if generated else postgen,
             )
-        config_commit = sha()
+        config_commit = draw.sha()
     return {
         "id": build_id,
         "org": project.org,
