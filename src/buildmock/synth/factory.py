@@ -313,9 +313,21 @@ def _lorem_words(faker: Any) -> tuple[str, ...]:
     return _LOREM[0]
 
 
+#: The first unix second of year 10 000, which ``datetime`` cannot write.
+_YEAR_10000 = 253_402_300_800.0
+
+
 @functools.lru_cache(maxsize=4096)  # lists render the same stored times again and again
 def iso(ts: float) -> str:
     """Unix seconds as ISO-8601 UTC with milliseconds and a ``Z``, as most vendors send."""
+    if 0.0 <= ts < _YEAR_10000:
+        # The second ``datetime.fromtimestamp`` lands in: it rounds to the microsecond, half to
+        # even, carrying into the next second. Each new create's time is a new ``ts``, but
+        # seldom a new second, whose text is kept.
+        second = int(ts)
+        if round((ts - second) * 1e6) >= 1_000_000:
+            second += 1
+        return f"{_whole_second(second)}.{int(ts * 1000) % 1000:03d}Z"
     moment = datetime.fromtimestamp(ts, UTC)
     # ``isoformat`` writes what ``strftime("%Y-%m-%dT%H:%M:%S")`` does for four-digit years, faster.
     text = (
@@ -324,3 +336,9 @@ def iso(ts: float) -> str:
         else moment.strftime("%Y-%m-%dT%H:%M:%S")
     )
     return f"{text}.{int(ts * 1000) % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a unix second from 1970 on."""
+    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19]
