@@ -8,8 +8,7 @@ import itertools
 import math
 import random
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -110,6 +109,23 @@ class Draws:
         return ids.sha(self.rng)
 
 
+class _Batch:
+    """``with synth.batch() as draw``: the lock held, the unlocked draws handed out (a class,
+    not a ``contextmanager`` generator: a build's create pays for entering it)."""
+
+    __slots__ = ("_draws", "_lock")
+
+    def __init__(self, lock: threading.Lock, draws: Draws) -> None:
+        self._lock, self._draws = lock, draws
+
+    def __enter__(self) -> Draws:
+        self._lock.acquire()
+        return self._draws
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 class Synth:
     """A seeded source of realistic values: one stream for new records, derived ones for names.
 
@@ -165,12 +181,10 @@ class Synth:
         """The seeded stream every primitive draws from (its state is what a snapshot keeps)."""
         return self._draws.rng
 
-    @contextmanager
-    def batch(self) -> Iterator[Draws]:
+    def batch(self) -> _Batch:
         """This synth's primitives with its lock held once for all of them: for a caller drawing
         many values in a row (a build's ids and timings), the same values as one call each."""
-        with self._lock:
-            yield self._draws
+        return _Batch(self._lock, self._draws)
 
     # -- primitives (each one draw of :class:`Draws` under the lock) -----------------------
 
