@@ -139,6 +139,7 @@ def test_the_document_form_round_trips_and_is_the_documented_shape() -> None:
     [
         lambda t: t.update(marks=[["codegen", T0], ["not_started", T0], ["completed", T0]]),
         lambda t: t.update(marks=[["not_started", T0]]),
+        lambda t: t.update(marks=[["not_started", T0], ["codegen", T0 - 1], ["completed", T0]]),
         lambda t: t.update(runs=[1, 2]),
         lambda t: t.pop("sha"),
         lambda t: t.update(changes=None),

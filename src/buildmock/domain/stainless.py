@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -253,6 +254,8 @@ def stored_form(document: dict[str, Any]) -> dict[str, Any]:
         if states not in (_STATES, _STATES[:2] + _STATES[3:]):
             raise ValueError(f"target {name}: marks must go through {', '.join(_STATES)}")
         times = dict(marks)
+        if any(later < earlier for earlier, later in itertools.pairwise(times.values())):
+            raise ValueError(f"target {name}: marks must not go back in time")
         additions, deletions = target["changes"]
         run0, run1, run2 = target["runs"]
         targets[name] = (
@@ -316,6 +319,16 @@ def _steps(target: Target) -> tuple[list[tuple[str, float]], dict[str, Any]]:
             target[1] if check == "test" else "success",
         )
     return commit, checks
+
+
+def _target_state(target: Target, now: float) -> str:
+    """:func:`_state` of :func:`target_marks` (whose times never decrease), without making them."""
+    if target[_START + 1] > now:
+        return "not_started"
+    postgen = target[_START + 2]
+    if target[_START + 3] <= now:
+        return "completed"
+    return "codegen" if postgen is None or postgen > now else "postgen"
 
 
 def _state(marks: Sequence[Sequence[Any]], now: float) -> str:
@@ -382,7 +395,7 @@ def render_target(
     target = record["targets"][name]
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
-    conclusion, _, sha, _, _, _, merge_pr = target[:7]
+    conclusion, sha, merge_pr = target[0], target[2], target[6]
     commit = _commit_step(
         commit_marks,
         now,
@@ -398,7 +411,7 @@ def render_target(
     generated = conclusion in GENERATED
     body: dict[str, Any] = {
         "object": "build_target",
-        "status": _state(target_marks(target), now),
+        "status": _target_state(target, now),
         "install_url": f"https://pkg.stainless.com/s/{repo}/{sha}"
         if generated and commit["status"] == "completed"
         else None,
@@ -411,12 +424,18 @@ def render_target(
     return body
 
 
-def _all_marks(
+def _times(record: dict[str, Any]) -> Iterator[Sequence[Any]]:
+    """Each target's own times (postgen ``None`` when skipped)."""
+    for target in record["targets"].values():
+        yield target[_TIMES]
+
+
+def _step_marks(
     record: dict[str, Any], steps: dict[str, Steps] | None = None
 ) -> Iterator[Sequence[Sequence[Any]]]:
+    """Each step's timeline of each target."""
     for name, target in record["targets"].items():
         commit, checks = steps[name] if steps else _steps(target)
-        yield target_marks(target)
         yield commit
         for marks, _ in checks.values():
             yield marks
@@ -425,7 +444,11 @@ def _all_marks(
 def last_change(record: dict[str, Any], now: float, steps: dict[str, Steps] | None = None) -> float:
     """When anything in the build last changed, as of ``now``."""
     latest = record["created_at"]
-    for marks in _all_marks(record, steps):
+    for times in _times(record):
+        for at in times:
+            if at is not None and latest < at <= now:
+                latest = at
+    for marks in _step_marks(record, steps):
         for _, at in marks:
             if latest < at <= now:
                 latest = at
@@ -434,7 +457,9 @@ def last_change(record: dict[str, Any], now: float, steps: dict[str, Steps] | No
 
 def change_times(record: dict[str, Any]) -> tuple[float, ...]:
     """Every time at which the build's rendering changes, sorted: it is constant in between."""
-    return tuple(sorted({float(at) for marks in _all_marks(record) for _, at in marks}))
+    changes = {float(at) for times in _times(record) for at in times if at is not None}
+    changes.update(float(at) for marks in _step_marks(record) for _, at in marks)
+    return tuple(sorted(changes))
 
 
 def is_done(record: dict[str, Any], now: float) -> bool:
