@@ -417,10 +417,10 @@ def render_target(
         else None,
         "commit": commit,
     }
-    for (check, (marks, conclusion)), run in zip(checks.items(), target[_RUNS], strict=True):
+    for (check, (marks, verdict)), run in zip(checks.items(), target[_RUNS], strict=True):
         # A check skipped because code generation failed never ran, so it has no run to link to.
         url = f"https://github.com/{org}/{repo}/actions/runs/{run}" if generated else None
-        body[check] = _check_step(marks, now, conclusion, url)
+        body[check] = _check_step(marks, now, verdict, url)
     return body
 
 
