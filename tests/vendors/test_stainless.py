@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from buildmock.core import ids
 from buildmock.fixtures import FixtureError
-from tests.conftest import advance, make_app
+from tests.conftest import CONTROL_TOKEN, advance, make_app
 
 H = {"Authorization": "Bearer test-token"}
 
@@ -268,3 +268,27 @@ def test_limit_is_a_number_and_diagnostic_targets_a_comma_list(client: TestClien
     none = client.get(url, params={"targets": "ruby"}, headers=H).json()["data"]
     assert len(none) <= len(everything)
     assert all(d["more"] is None or d["more"]["type"] in d["more"] for d in everything)
+
+
+def test_a_state_document_writes_each_target_as_an_object_and_refuses_a_spoilt_one(
+    client: TestClient,
+) -> None:
+    """Builds are held as tuples; documents keep the per-target objects, and only those load."""
+    build_id = create(client, "merge_conflict", targets=["ruby"]).json()["id"]
+    advance(client, 60)
+    before = get(client, build_id)
+    assert before["targets"]["ruby"]["commit"]["merge_conflict_pr"] is not None
+    document = client.get("/__buildmock/snapshot", headers=CONTROL_TOKEN).json()
+    ((key, _, record),) = document["vendors"]["stainless"]["store"]["records"]["build"]
+    assert key == build_id
+    ruby = record["targets"]["ruby"]
+    assert [state for state, _ in ruby["marks"]] == ["not_started", "codegen", "completed"]
+    assert ruby["conclusion"] == "merge_conflict" and len(ruby["runs"]) == 3
+    assert isinstance(ruby["merge_pr"], int) and len(ruby["changes"]) == 2
+    ruby["marks"].reverse()
+    refused = client.put("/__buildmock/snapshot", json=document, headers=CONTROL_TOKEN)
+    assert refused.status_code == 400 and "vendors.stainless.store" in refused.text
+    assert get(client, build_id) == before  # nothing changed
+    ruby["marks"].reverse()
+    assert client.put("/__buildmock/snapshot", json=document, headers=CONTROL_TOKEN).is_success
+    assert get(client, build_id) == before

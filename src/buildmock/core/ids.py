@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 
@@ -21,14 +22,23 @@ def draw(rng: random.Random, alphabet: str, length: int) -> str:
         return rng.getrandbits(4 * length).to_bytes((length + 1) // 2, "big").hex()[length % 2 :]
     size = len(alphabet)
     value = rng.randrange(size**length)
-    if size > 1 and size & (size - 1) == 0:  # a digit is ``bits`` bits
-        bits = size.bit_length() - 1
-        return "".join([alphabet[value >> at & size - 1] for at in range(0, bits * length, bits)])
+    if 1 < size <= 64 and size & (size - 1) == 0:  # a digit is ``bits`` bits: two at a time
+        bits, pairs = size.bit_length() - 1, _pairs(alphabet)
+        mask = size * size - 1
+        return "".join([pairs[value >> at & mask] for at in range(0, bits * length, 2 * bits)])[
+            :length
+        ]
     chars = []
     for _ in range(length):
         value, digit = divmod(value, size)
         chars.append(alphabet[digit])
     return "".join(chars)
+
+
+@functools.lru_cache(maxsize=16)
+def _pairs(alphabet: str) -> tuple[str, ...]:
+    """Every two digits of ``alphabet``, the less significant first, at their value."""
+    return tuple(low + high for high in alphabet for low in alphabet)
 
 
 def prefixed(rng: random.Random, prefix: str, alphabet: str, length: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,26 @@ def infer_branch(revision: Any, branch: str | None) -> str:
     raise ApiError(400, f"could not infer a branch from revision {shown}; pass `branch`")
 
 
+#: A stored target, one flat tuple of atoms (a JSON array once stored elsewhere): its commit and
+#: test conclusions, SDK commit and tree SHAs, lines added and deleted, merge-conflict PR (or
+#: ``None``), its checks' run ids (as :data:`CHECKS`) and the times it enters each :data:`TARGET`
+#: phase and completes (postgen ``None`` when skipped). A tuple holding only atoms is one object
+#: the garbage collector stops walking after its first look, where a dict of tuples was ten it
+#: walked on every young collection and freed one by one at eviction (bench/RESULTS.md).
+Target = Sequence[Any]
+_RUNS = slice(7, 10)
+_START = 10  # then code generation, postgen and completion
+_TIMES = slice(_START, _START + 4)
+_WAIT, _CODEGEN, _POSTGEN = (TARGET.durations[phase] for phase in TARGET.phases)
+#: A phase's duration factor is uniform in [0.7, 1.3], a check's run id an integer of ten digits,
+#: lines added or deleted (and a merge-conflict PR's number) in [1, 900]; see :func:`plan_build`.
+_FACTOR_LOW, _FACTOR_SPAN = 0.7, 1.3 - 0.7
+_RUN_LOW, _RUN_SPAN = 10**9, 10**10 - 10**9
+_CHANGES = 900
+_RUN_BITS, _CHANGE_BITS = _RUN_SPAN.bit_length() + 32, _CHANGES.bit_length() + 32
+_UNHARMED = ("success", "success")
+
+
 def plan_build(
     synth: Synth,
     project: Project,
@@ -124,42 +145,63 @@ def plan_build(
 ) -> dict[str, Any]:
     """A new build record: ids, commits and every step's timeline, fixed at creation.
 
-    Each target keeps its own timeline and the few drawn values its steps are derived from; the
-    commit and check timelines, URLs and repos follow from these at read time (:func:`_steps`), so
-    a stored build stays small (about 1 kB a target) and the store's cap bounds memory well below
-    the issue's 200 MB.
+    Each target keeps its own timeline and the few drawn values its steps are derived from
+    (:data:`Target`); the commit and check timelines, URLs and repos follow from these at read time
+    (:func:`_steps`), so a stored build stays small and the store's cap bounds memory well below
+    the issue's 200 MB. The timeline is ``TARGET.plan``'s, laid out inline (the same arithmetic).
     """
+    if speed <= 0:
+        raise ValueError("speed must be positive")
     planned = {}
     with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
         build_id = draw.token(ids.BASE32, 26, "bui_")
         victim = draw.choice(targets)
         # A target draws its phases' duration factors, its checks' run ids, its SHA and tree and
-        # its lines changed (and a merge PR), in that order; the drawers are made once per build.
-        factor, run, change = (
-            draw.uniform_of(0.7, 1.3),
-            draw.integer_of(10**9, 10**10 - 1),
-            draw.integer_of(1, 900),
-        )
-        sha = draw.sha
+        # its lines changed (and a merge PR), in that order: what ``uniform_of(0.7, 1.3)``,
+        # ``integer_of(10**9, 10**10 - 1)``, ``sha`` and ``integer_of(1, 900)`` draw, written out
+        # (some 40 calls of those drawers were a tenth of a create; tests/domain holds them equal).
+        random, bits = draw.rng.random, draw.rng.getrandbits
+        hit = _conclusions(outcome, True)
         for name in targets:
-            conclusion, test = _conclusions(outcome, name == victim)
-            scale = {phase: factor() for phase in TARGET.phases}
-            skip = () if conclusion in GENERATED else ("postgen",)
-            timeline = TARGET.plan(now, "completed", speed=speed, scale=scale, skip=skip)
-            runs = tuple([run() for _ in CHECKS])
-            commit, tree = sha(), sha()
-            changes = (0, 0) if conclusion == "noop" else (change(), change())
-            planned[name] = {
-                "marks": timeline.marks,
-                "conclusion": conclusion,
-                "test": test,
-                "sha": commit,
-                "tree": tree,
-                "changes": changes,
-                "runs": runs,
-                "merge_pr": draw.integer(1, 900) if conclusion in _CONFLICTS else None,
-            }
-        config_commit = sha()
+            conclusion, test = hit if name == victim else _UNHARMED
+            waiting, coding, checking = (
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+                _FACTOR_LOW + _FACTOR_SPAN * random(),
+            )
+            codegen = now + _WAIT * waiting / speed
+            postgen = codegen + _CODEGEN * coding / speed
+            generated = conclusion in GENERATED
+            run0, run1, run2 = (
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
+            )
+            commit = bits(160).to_bytes(20, "big").hex()
+            tree = bits(160).to_bytes(20, "big").hex()
+            additions, deletions = (
+                (0, 0)
+                if conclusion == "noop"
+                else (1 + bits(_CHANGE_BITS) % _CHANGES, 1 + bits(_CHANGE_BITS) % _CHANGES)
+            )
+            planned[name] = (
+                conclusion,
+                test,
+                commit,
+                tree,
+                additions,
+                deletions,
+                draw.integer(1, _CHANGES) if conclusion in _CONFLICTS else None,
+                run0,
+                run1,
+                run2,
+                now,
+                codegen,
+                # Without code generation there is no postgen phase: completed when it would begin.
+                postgen if generated else None,
+                postgen + _POSTGEN * checking / speed if generated else postgen,
+            )
+        config_commit = draw.sha()
     return {
         "id": build_id,
         "org": project.org,
@@ -171,6 +213,65 @@ def plan_build(
         "outcome": outcome,
         "targets": planned,
     }
+
+
+#: The states of a target's timeline, as a state document names them.
+_STATES = (*TARGET.phases, "completed")
+
+
+def target_marks(target: Target) -> list[tuple[str, float]]:
+    """A stored target's timeline: each :data:`TARGET` state it enters and when."""
+    return [
+        (state, at) for state, at in zip(_STATES, target[_TIMES], strict=True) if at is not None
+    ]
+
+
+def document_form(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored build as state documents write it: each target an object (``marks`` as
+    ``[state, time]`` pairs, ``changes`` and ``runs`` as arrays), not :data:`Target`'s tuple."""
+    targets = {}
+    for name, target in record["targets"].items():
+        conclusion, test, sha, tree, additions, deletions, merge_pr = target[:7]
+        targets[name] = {
+            "marks": target_marks(target),
+            "conclusion": conclusion,
+            "test": test,
+            "sha": sha,
+            "tree": tree,
+            "changes": (additions, deletions),
+            "runs": tuple(target[_RUNS]),
+            "merge_pr": merge_pr,
+        }
+    return {**record, "targets": targets}
+
+
+def stored_form(document: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`document_form`; ``ValueError`` for a build it could not have written."""
+    targets = {}
+    for name, target in document["targets"].items():
+        marks = target["marks"]
+        states = tuple(state for state, _ in marks)
+        if states not in (_STATES, _STATES[:2] + _STATES[3:]):
+            raise ValueError(f"target {name}: marks must go through {', '.join(_STATES)}")
+        times = dict(marks)
+        if any(later < earlier for earlier, later in itertools.pairwise(times.values())):
+            raise ValueError(f"target {name}: marks must not go back in time")
+        additions, deletions = target["changes"]
+        run0, run1, run2 = target["runs"]
+        targets[name] = (
+            target["conclusion"],
+            target["test"],
+            target["sha"],
+            target["tree"],
+            additions,
+            deletions,
+            target["merge_pr"],
+            run0,
+            run1,
+            run2,
+            *(times.get(state) for state in _STATES),
+        )
+    return {**document, "targets": targets}
 
 
 def draw_outcome(synth: Synth) -> str:
@@ -189,20 +290,12 @@ def _conclusions(outcome: str, victim: bool) -> tuple[str, str]:
     return "success", outcome
 
 
-def _entered(marks: Sequence[Sequence[Any]], state: str) -> float | None:
-    for name, at in marks:
-        if name == state:
-            return float(at)
-    return None
-
-
-def _steps(target: dict[str, Any]) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+def _steps(target: Target) -> tuple[list[tuple[str, float]], dict[str, Any]]:
     """The commit step's timeline and each check's ``(timeline, conclusion)`` of a target."""
-    marks = target["marks"]
-    start = float(marks[0][1])
-    codegen_at = _entered(marks, "codegen") or start
-    postgen_at = _entered(marks, "postgen")
-    done_at = float(marks[-1][1])
+    start, codegen, postgen, done = target[_TIMES]
+    start, done_at = float(start), float(done)
+    codegen_at = float(codegen) or start
+    postgen_at = None if postgen is None else float(postgen)
     commit = [
         ("not_started", start),
         ("queued", (start + codegen_at) / 2),
@@ -223,9 +316,19 @@ def _steps(target: dict[str, Any]) -> tuple[list[tuple[str, float]], dict[str, A
                 ("in_progress", postgen_at + span * 0.1 * (index + 1)),
                 ("completed", finish),
             ],
-            target["test"] if check == "test" else "success",
+            target[1] if check == "test" else "success",
         )
     return commit, checks
+
+
+def _target_state(target: Target, now: float) -> str:
+    """:func:`_state` of :func:`target_marks` (whose times never decrease), without making them."""
+    if target[_START + 1] > now:
+        return "not_started"
+    postgen = target[_START + 2]
+    if target[_START + 3] <= now:
+        return "completed"
+    return "codegen" if postgen is None or postgen > now else "postgen"
 
 
 def _state(marks: Sequence[Sequence[Any]], now: float) -> str:
@@ -270,16 +373,15 @@ def _check_step(
 
 def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
     """The generated SDK commit of target ``name`` (``None`` if code generation failed)."""
-    target = record["targets"][name]
-    if target["conclusion"] not in GENERATED:
+    conclusion, _, sha, tree, additions, deletions = record["targets"][name][:6]
+    if conclusion not in GENERATED:
         return None
     repo = f"{record['project']}-{name}"
-    additions, deletions = target["changes"]
     return {
         "repo": {"branch": record["branch"], "name": repo, "owner": record["org"]},
-        "sha": target["sha"],
+        "sha": sha,
         "stats": {"additions": additions, "deletions": deletions, "total": additions + deletions},
-        "tree_oid": target["tree"],
+        "tree_oid": tree,
     }
 
 
@@ -293,41 +395,47 @@ def render_target(
     target = record["targets"][name]
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
-    merge_pr = target["merge_pr"]
+    conclusion, sha, merge_pr = target[0], target[2], target[6]
     commit = _commit_step(
         commit_marks,
         now,
         lambda: {
             "commit": output_commit(record, name),
             "completed_at": iso(commit_marks[-1][1]),
-            "conclusion": target["conclusion"],
+            "conclusion": conclusion,
             "merge_conflict_pr": None
             if merge_pr is None
             else {"number": merge_pr, "repo": {"name": repo, "owner": org}},
         },
     )
-    generated = target["conclusion"] in GENERATED
+    generated = conclusion in GENERATED
     body: dict[str, Any] = {
         "object": "build_target",
-        "status": _state(target["marks"], now),
-        "install_url": f"https://pkg.stainless.com/s/{repo}/{target['sha']}"
+        "status": _target_state(target, now),
+        "install_url": f"https://pkg.stainless.com/s/{repo}/{sha}"
         if generated and commit["status"] == "completed"
         else None,
         "commit": commit,
     }
-    for (check, (marks, conclusion)), run in zip(checks.items(), target["runs"], strict=True):
+    for (check, (marks, verdict)), run in zip(checks.items(), target[_RUNS], strict=True):
         # A check skipped because code generation failed never ran, so it has no run to link to.
         url = f"https://github.com/{org}/{repo}/actions/runs/{run}" if generated else None
-        body[check] = _check_step(marks, now, conclusion, url)
+        body[check] = _check_step(marks, now, verdict, url)
     return body
 
 
-def _all_marks(
+def _times(record: dict[str, Any]) -> Iterator[Sequence[Any]]:
+    """Each target's own times (postgen ``None`` when skipped)."""
+    for target in record["targets"].values():
+        yield target[_TIMES]
+
+
+def _step_marks(
     record: dict[str, Any], steps: dict[str, Steps] | None = None
 ) -> Iterator[Sequence[Sequence[Any]]]:
+    """Each step's timeline of each target."""
     for name, target in record["targets"].items():
         commit, checks = steps[name] if steps else _steps(target)
-        yield target["marks"]
         yield commit
         for marks, _ in checks.values():
             yield marks
@@ -336,7 +444,11 @@ def _all_marks(
 def last_change(record: dict[str, Any], now: float, steps: dict[str, Steps] | None = None) -> float:
     """When anything in the build last changed, as of ``now``."""
     latest = record["created_at"]
-    for marks in _all_marks(record, steps):
+    for times in _times(record):
+        for at in times:
+            if at is not None and latest < at <= now:
+                latest = at
+    for marks in _step_marks(record, steps):
         for _, at in marks:
             if latest < at <= now:
                 latest = at
@@ -345,12 +457,14 @@ def last_change(record: dict[str, Any], now: float, steps: dict[str, Steps] | No
 
 def change_times(record: dict[str, Any]) -> tuple[float, ...]:
     """Every time at which the build's rendering changes, sorted: it is constant in between."""
-    return tuple(sorted({float(at) for marks in _all_marks(record) for _, at in marks}))
+    changes = {float(at) for times in _times(record) for at in times if at is not None}
+    changes.update(float(at) for marks in _step_marks(record) for _, at in marks)
+    return tuple(sorted(changes))
 
 
 def is_done(record: dict[str, Any], now: float) -> bool:
     """Whether every target is completed."""
-    return all(t["marks"][-1][1] <= now for t in record["targets"].values())
+    return all(t[_START + 3] <= now for t in record["targets"].values())
 
 
 def unstarted(record: dict[str, Any], now: float) -> bool:
@@ -362,9 +476,8 @@ def unstarted(record: dict[str, Any], now: float) -> bool:
     """
     created = record["created_at"]
     for target in record["targets"].values():
-        marks = target["marks"]
-        start = marks[0][1]
-        if start > created or not now < (start + (_entered(marks, "codegen") or start)) / 2:
+        start, codegen = target[_START], target[_START + 1]
+        if start > created or not now < (start + (float(codegen) or start)) / 2:
             return False
     return bool(record["targets"])
 
@@ -427,7 +540,7 @@ def target_completed(record: dict[str, Any], target: str, now: float) -> bool:
     """Whether ``target`` finished code generation successfully by ``now``."""
     planned = record["targets"][target]
     commit, _ = _steps(planned)
-    return _state(commit, now) == "completed" and planned["conclusion"] in GENERATED
+    return _state(commit, now) == "completed" and planned[0] in GENERATED
 
 
 def diagnostics(synth: Synth, record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -135,11 +135,49 @@ class _Refused(fastjsonschema.JsonSchemaValueException):
     __init__ = Exception.__init__
 
 
+#: Keywords that combine subschemas: fastjsonschema's code checks them before a node's others.
+_COMBINING = ("anyOf", "oneOf", "not")
+#: Keywords that stay on their node when its checks are reordered (they hold, not check).
+_HOLDING = frozenset({"$schema", "id", "definitions", "components"})
+
+
+def _fail_fast(schema: Any) -> Any:
+    """``schema`` with each node's own keywords checked before its ``allOf``, ``anyOf``, ``oneOf``
+    and ``not``: the node as an ``allOf`` of those parts, in that order (the same verdicts).
+
+    A failed ``anyOf`` or ``oneOf`` branch raises inside the generated code: under Stainless's
+    create body's ``not``, the node's ``required`` alone refuses what its ``anyOf`` took three
+    raises to refuse. A node with ``$ref`` is left as it is (draft 4 ignores its siblings).
+    """
+    if isinstance(schema, list):
+        return [_fail_fast(sub) for sub in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    node: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _DATA:
+            node[key] = value
+        elif key in _NAMED and isinstance(value, Mapping):
+            node[key] = {name: _fail_fast(sub) for name, sub in value.items()}
+        else:
+            node[key] = _fail_fast(value)
+    combined = [key for key in _COMBINING if key in node]
+    own = {
+        k: v for k, v in node.items() if k not in _HOLDING and k != "allOf" and k not in combined
+    }
+    if "$ref" in node or not combined or not own:
+        return node
+    kept = {k: v for k, v in node.items() if k in _HOLDING}
+    parts = [own, *node.get("allOf", ()), *({key: node[key]} for key in combined)]
+    return {**kept, "allOf": parts}
+
+
 def _compile(document: dict[str, Any], formats: dict[str, Callable[[str], bool]]) -> Any:
-    """fastjsonschema's check of ``document``: its generated module (``compile_to_code``) run as
-    ``fastjsonschema.compile`` runs it, raising :class:`_Refused`."""
+    """fastjsonschema's check of ``document`` (its nodes' checks reordered by :func:`_fail_fast`):
+    its generated module (``compile_to_code``) run as ``fastjsonschema.compile`` runs it, raising
+    :class:`_Refused`."""
     code = fastjsonschema.compile_to_code(
-        document, formats=formats, use_default=False, detailed_exceptions=False
+        _fail_fast(document), formats=formats, use_default=False, detailed_exceptions=False
     )
     module: dict[str, Any] = {}
     exec(code, module)  # the code fastjsonschema generated from our own specs

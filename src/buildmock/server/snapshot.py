@@ -17,6 +17,7 @@ import orjson
 
 from buildmock.core.clock import ManualClock, RealClock
 from buildmock.server.scenarios import ScenarioError
+from buildmock.store import forms
 
 if TYPE_CHECKING:
     from buildmock.server.mock import BuildMock
@@ -51,7 +52,7 @@ def export(mock: BuildMock) -> dict[str, Any]:
         "seed": mock.settings.seed,
         "clock": {"mode": mock.settings.clock, "now": mock.clock.now()},
         "vendors": {
-            name: {"store": rt.store.dump(), "synth": _synth(rt.synth)}
+            name: {"store": forms.documented(name, rt.store.dump()), "synth": _synth(rt.synth)}
             for name, rt in mock.runtimes.items()
         },
         "scenarios": mock.scenarios.export(),
@@ -102,10 +103,17 @@ def load(mock: BuildMock, document: Any) -> None:
     rules = document.get("scenarios", [])
     if not isinstance(rules, list):
         raise SnapshotError("scenarios: must be a list of rules")
+    stores = {}
     for name, state in vendors.items():
         if not isinstance(state, Mapping) or not isinstance(state.get("store"), Mapping):
             raise SnapshotError(f"vendors.{name}: must be {{store, synth}}")
         _check_store(state["store"], f"vendors.{name}.store")
+        try:
+            stores[name] = forms.held(name, state["store"])
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(
+                f"vendors.{name}.store: a record not as exported ({exc!r})"
+            ) from None
     with mock.lock:
         previous = mock.scenarios.export()
         mock.scenarios.clear()
@@ -124,7 +132,7 @@ def load(mock: BuildMock, document: Any) -> None:
         mock.use_clock(use)
         for name, state in vendors.items():
             runtime = mock.runtimes[name]
-            runtime.store.load(state["store"])
+            runtime.store.load(stores[name])
             runtime.services.clear()
             if runtime.vendor.on_start is not None:
                 runtime.vendor.on_start(runtime)

@@ -8,8 +8,7 @@ import itertools
 import math
 import random
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -110,6 +109,23 @@ class Draws:
         return ids.sha(self.rng)
 
 
+class _Batch:
+    """``with synth.batch() as draw``: the lock held, the unlocked draws handed out (a class,
+    not a ``contextmanager`` generator: a build's create pays for entering it)."""
+
+    __slots__ = ("_draws", "_lock")
+
+    def __init__(self, lock: threading.Lock, draws: Draws) -> None:
+        self._lock, self._draws = lock, draws
+
+    def __enter__(self) -> Draws:
+        self._lock.acquire()
+        return self._draws
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 class Synth:
     """A seeded source of realistic values: one stream for new records, derived ones for names.
 
@@ -165,12 +181,10 @@ class Synth:
         """The seeded stream every primitive draws from (its state is what a snapshot keeps)."""
         return self._draws.rng
 
-    @contextmanager
-    def batch(self) -> Iterator[Draws]:
+    def batch(self) -> _Batch:
         """This synth's primitives with its lock held once for all of them: for a caller drawing
         many values in a row (a build's ids and timings), the same values as one call each."""
-        with self._lock:
-            yield self._draws
+        return _Batch(self._lock, self._draws)
 
     # -- primitives (each one draw of :class:`Draws` under the lock) -----------------------
 
@@ -313,9 +327,21 @@ def _lorem_words(faker: Any) -> tuple[str, ...]:
     return _LOREM[0]
 
 
+#: The first unix second of year 10 000, which ``datetime`` cannot write.
+_YEAR_10000 = 253_402_300_800.0
+
+
 @functools.lru_cache(maxsize=4096)  # lists render the same stored times again and again
 def iso(ts: float) -> str:
     """Unix seconds as ISO-8601 UTC with milliseconds and a ``Z``, as most vendors send."""
+    if 0.0 <= ts < _YEAR_10000:
+        # The second ``datetime.fromtimestamp`` lands in: it rounds to the microsecond, half to
+        # even, carrying into the next second. Each new create's time is a new ``ts``, but
+        # seldom a new second, whose text is kept.
+        second = int(ts)
+        if round((ts - second) * 1e6) >= 1_000_000:
+            second += 1
+        return f"{_whole_second(second)}.{int(ts * 1000) % 1000:03d}Z"
     moment = datetime.fromtimestamp(ts, UTC)
     # ``isoformat`` writes what ``strftime("%Y-%m-%dT%H:%M:%S")`` does for four-digit years, faster.
     text = (
@@ -324,3 +350,9 @@ def iso(ts: float) -> str:
         else moment.strftime("%Y-%m-%dT%H:%M:%S")
     )
     return f"{text}.{int(ts * 1000) % 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a unix second from 1970 on."""
+    return datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds")[:19]

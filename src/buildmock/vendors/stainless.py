@@ -11,6 +11,7 @@ from starlette.responses import Response
 from buildmock.core.errors import ApiError
 from buildmock.domain import stainless as model
 from buildmock.fixtures import FixtureContext
+from buildmock.store import forms
 from buildmock.vendors.base import (
     Headers,
     RenderCache,
@@ -283,11 +284,12 @@ def _timeline(record: dict[str, Any]) -> list[tuple[str, float]]:
     marks = [
         (f"{name}: {state}", float(at))
         for name, target in record["targets"].items()
-        for state, at in target["marks"]
+        for state, at in model.target_marks(target)
     ]
     return sorted(marks, key=lambda mark: mark[1])
 
 
+forms.register("stainless", KIND, forms.Form(model.document_form, model.stored_form))
 VENDOR = register(
     Vendor(
         name="stainless",
