@@ -52,7 +52,10 @@ def export(mock: BuildMock) -> dict[str, Any]:
         "seed": mock.settings.seed,
         "clock": {"mode": mock.settings.clock, "now": mock.clock.now()},
         "vendors": {
-            name: {"store": forms.documented(name, rt.store.dump()), "synth": _synth(rt.synth)}
+            name: {
+                "store": forms.documented(rt.vendor.forms, rt.store.dump()),
+                "synth": _synth(rt.synth),
+            }
             for name, rt in mock.runtimes.items()
         },
         "scenarios": mock.scenarios.export(),
@@ -109,7 +112,7 @@ def load(mock: BuildMock, document: Any) -> None:
             raise SnapshotError(f"vendors.{name}: must be {{store, synth}}")
         _check_store(state["store"], f"vendors.{name}.store")
         try:
-            stores[name] = forms.held(name, state["store"])
+            stores[name] = forms.held(mock.runtimes[name].vendor.forms, state["store"])
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(
                 f"vendors.{name}.store: a record not as exported ({exc!r})"

@@ -1,10 +1,10 @@
 """Records held in a compact form, written in state documents in their documented one.
 
 A vendor may keep a kind of record in memory in a form cheaper to hold (fewer objects for the
-garbage collector to walk and to free) than the form state documents have always written it in. It
-registers both directions here; the state document (``server/snapshot.py``) converts every record
-of that kind on export and on load, so documents stay byte-for-byte what they were and a saved one
-still loads.
+garbage collector to walk and to free) than the form state documents have always written it in. Its
+``Vendor`` record names both directions per kind (``Vendor.forms``); the state document
+(``server/snapshot.py``) converts every record of that kind on export and on load, so documents stay
+byte-for-byte what they were and a saved one still loads.
 """
 
 from __future__ import annotations
@@ -25,18 +25,14 @@ class Form:
     held: Callable[[Record], Record]
 
 
-_FORMS: dict[tuple[str, str], Form] = {}
+#: A vendor's forms by record kind.
+Forms = Mapping[str, Form]
 
 
-def register(vendor: str, kind: str, form: Form) -> None:
-    """Hold ``vendor``'s records of ``kind`` in another form than the one documents write."""
-    _FORMS[vendor, kind] = form
-
-
-def _convert(vendor: str, dump: Mapping[str, Any], held: bool) -> dict[str, Any]:
+def _convert(forms: Forms, dump: Mapping[str, Any], held: bool) -> dict[str, Any]:
     records = {}
     for kind, rows in dump.get("records", {}).items():
-        form = _FORMS.get((vendor, kind))
+        form = forms.get(kind)
         if form is None:
             records[kind] = rows
             continue
@@ -45,11 +41,11 @@ def _convert(vendor: str, dump: Mapping[str, Any], held: bool) -> dict[str, Any]
     return {**dump, "records": records}
 
 
-def documented(vendor: str, dump: Mapping[str, Any]) -> dict[str, Any]:
+def documented(forms: Forms, dump: Mapping[str, Any]) -> dict[str, Any]:
     """A store's ``dump`` with every record in the form documents write."""
-    return _convert(vendor, dump, held=False)
+    return _convert(forms, dump, held=False)
 
 
-def held(vendor: str, document: Mapping[str, Any]) -> dict[str, Any]:
+def held(forms: Forms, document: Mapping[str, Any]) -> dict[str, Any]:
     """A document's store (already checked as ``{records, counters}``) as the store holds it."""
-    return _convert(vendor, document, held=True)
+    return _convert(forms, document, held=True)

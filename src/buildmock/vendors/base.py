@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from buildmock.fixtures import FixtureContext
     from buildmock.settings import Settings, VendorOption
     from buildmock.store.base import Record, Store
+    from buildmock.store.forms import Forms
     from buildmock.synth.factory import Synth
 
 Headers = Mapping[str, str]
@@ -91,6 +92,8 @@ class Vendor:
     #: The settings this vendor's mock takes (``--<flag>``, ``BUILDMOCK_<FLAG>``), read with
     #: ``option.of(settings)``; ``buildmock serve`` offers every vendor's.
     options: tuple[VendorOption, ...] = ()
+    #: Kinds of record held in another form than state documents write (``store/forms.py``).
+    forms: Forms = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,6 @@ def _timeline(record: dict[str, Any]) -> list[tuple[str, float]]:
     return sorted(marks, key=lambda mark: mark[1])
 
 
-forms.register("stainless", KIND, forms.Form(model.document_form, model.stored_form))
 VENDOR = register(
     Vendor(
         name="stainless",
@@ -299,5 +298,6 @@ VENDOR = register(
         load_fixtures=load_fixtures,
         credentials=lambda token: {"Authorization": f"Bearer {token}"},
         views=(build_view(model.render_build, _status, _timeline),),
+        forms={KIND: forms.Form(model.document_form, model.stored_form)},
     )
 )
