@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +22,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def answers_health(
+    base: str, wait: float, running: Callable[[], bool] = lambda: True, status: int | None = 200
+) -> bool:
+    """Whether the server at ``base`` answers its health check (with ``status``; any status if
+    None) within ``wait`` seconds, polled while ``running()``.
+
+    One client for every poll: a client builds its TLS context (the CA bundle parsed) when it is
+    made, which ``httpx.get`` did on every poll of every server start.
+    """
+    deadline = time.monotonic() + wait
+    with httpx.Client(timeout=1) as client:
+        while time.monotonic() < deadline and running():
+            try:
+                answer = client.get(f"{base}/__buildmock/health")
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if status is None or answer.status_code == status:
+                return True
+    return False
 
 
 @contextmanager
@@ -38,14 +60,7 @@ def serving(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/__buildmock/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
+        if not answers_health(base, 30):
             process.kill()
             pytest.fail(f"server did not start: {process.communicate()[0]}")
         yield base, process

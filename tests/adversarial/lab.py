@@ -16,9 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from tests.process import free_port
+from tests.process import answers_health, free_port
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: The token the shared servers pin (``--token``).
@@ -85,14 +83,9 @@ class Lab:
                 command, stdout=out, stderr=subprocess.STDOUT, env=self.env(env), cwd=self.workdir
             )
         server = Server(process, port, log, started=False)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                httpx.get(f"{server.base}/__buildmock/health", timeout=1)
-                server.started = True
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        server.started = answers_health(
+            server.base, wait, running=lambda: process.poll() is None, status=None
+        )
         return server
 
     def shared(self, name: str, *args: str, env: dict[str, str] | None = None) -> Server:

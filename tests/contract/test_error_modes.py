@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from schemathesis.config import SchemathesisConfig
 from starlette.testclient import TestClient
 
@@ -23,6 +22,7 @@ from buildmock.contract.engine import (
 )
 from buildmock.contract.runner import ContractError, ContractOptions, run_contract
 from buildmock.contract.target import find_buildmock
+from buildmock.server.specfile import load_spec
 from buildmock.settings import SPECS_DIR
 from tests.cases import CASES
 from tests.conftest import make_app
@@ -34,7 +34,7 @@ GATEWAY = CASES["cocktail"].headers
 
 
 def _spec(name: str = "cocktail") -> dict[str, Any]:
-    return yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
+    return load_spec(SPECS_DIR / f"{name}.yaml")
 
 
 def _strict(config: SchemathesisConfig) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-import yaml
 
 from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
+from buildmock.server.specfile import load_spec
 from buildmock.settings import SPECS_DIR
 from tests.cases import CASES, VendorCase
 from tests.conftest import make_app
@@ -21,7 +21,7 @@ def test_schemathesis_finds_nothing(name: str) -> None:
     case: VendorCase = CASES[name]
     # A real clock sped up, so the stateful phase sees builds move through their lifecycle.
     app = make_app(name, clock="real", speed=60.0)
-    spec = yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
+    spec = load_spec(SPECS_DIR / f"{name}.yaml")
     config = make_config(
         phases=ALL_PHASES,
         max_examples=MAX_EXAMPLES,

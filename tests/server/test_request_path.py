@@ -12,7 +12,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from connexion.json_schema import Draft4RequestValidator
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
@@ -20,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 from buildmock.contract.engine import ALL_PHASES, execute, load_asgi, make_config, spec_profile
 from buildmock.server import BuildMockApp
 from buildmock.server.operation import compile_schema
+from buildmock.server.specfile import load_spec
 from buildmock.settings import FIXTURES_DIR, SPECS_DIR, Settings
 from tests.cases import CASES
 from tests.cases.base import TOKEN
@@ -166,7 +166,7 @@ SEEDS = (
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_request_path_answers_as_connexion_does(name: str, seed: int) -> None:
     tee = Tee(*_apps(name))
-    spec = yaml.safe_load((SPECS_DIR / f"{name}.yaml").read_text())
+    spec = load_spec(SPECS_DIR / f"{name}.yaml")
     config = make_config(
         phases=ALL_PHASES,
         checks=["not_a_server_error"],

@@ -34,31 +34,36 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+def _fresh_connections(base: str) -> httpx.Client:
+    """A client opening a new connection for every request (none kept alive), so any worker may
+    answer each one; one client, so its TLS context is built once, not per request."""
+    return httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 def _journey(base: str) -> list[bytes]:
     """Creates, reads and lists on every vendor, each request on a new connection (so any worker
     may answer it), with the clock moved half way; returns every response body."""
     bodies: list[bytes] = []
+    with _fresh_connections(base) as client:
 
-    def call(method: str, path: str, **kwargs: object) -> httpx.Response:
-        with httpx.Client(base_url=base) as client:
+        def call(method: str, path: str, **kwargs: object) -> httpx.Response:
             response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
-        bodies.append(response.content)
-        return response
+            bodies.append(response.content)
+            return response
 
-    made = []
-    for case in CASES.values():
-        with httpx.Client(base_url=base) as client:
+        made = []
+        for case in CASES.values():
             created = case.create(client, case.headers, None)
-        assert created.status_code == case.create_status, created.text
-        bodies.append(created.content)
-        made.append((case, created.json()))
-    for seconds in (0, 15, 600):
-        moved = call("POST", "/__buildmock/clock/advance", json={"seconds": seconds},
-                     headers=CONTROL)  # fmt: skip
-        assert moved.status_code == 200, moved.text
-        for case, created in made:
-            call("GET", case.get_path(created), headers=case.headers)
-            call("GET", case.list_path(created), headers=case.headers)
+            assert created.status_code == case.create_status, created.text
+            bodies.append(created.content)
+            made.append((case, created.json()))
+        for seconds in (0, 15, 600):
+            moved = call("POST", "/__buildmock/clock/advance", json={"seconds": seconds},
+                         headers=CONTROL)  # fmt: skip
+            assert moved.status_code == 200, moved.text
+            for case, created in made:
+                call("GET", case.get_path(created), headers=case.headers)
+                call("GET", case.list_path(created), headers=case.headers)
     return bodies
 
 
@@ -81,13 +86,12 @@ def test_create_then_read_never_misses_across_workers(redis_url: str) -> None:
     stainless = CASES["stainless"]
     with serving("--store", redis_url, "--workers", "2", "--token", TOKEN) as (base, _):
         ids = []
-        for _ in range(40):
-            with httpx.Client(base_url=base) as writer:
-                created = stainless.create(writer, stainless.headers, None).json()
-            with httpx.Client(base_url=base) as reader:
-                read = reader.get(stainless.get_path(created), headers=stainless.headers)
-            assert read.status_code == 200, read.text
-            ids.append(created["id"])
+        with _fresh_connections(base) as client:  # the read is on another connection than the write
+            for _ in range(40):
+                created = stainless.create(client, stainless.headers, None).json()
+                read = client.get(stainless.get_path(created), headers=stainless.headers)
+                assert read.status_code == 200, read.text
+                ids.append(created["id"])
     assert len(set(ids)) == len(ids)
 
 

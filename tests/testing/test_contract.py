@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
-import yaml
 
 from buildmock.core import openapi
+from buildmock.server.specfile import load_spec
 from buildmock.settings import SPECS_DIR
 from tests.cases import CASES
 from tests.contract.servers import Drifted, Recorder, mock_app, on_json_200, serve
@@ -24,7 +24,7 @@ HEADERS = {"Authorization": "Bearer sekret-token", "X-Tenant": TENANT}
 
 def labels(api: str) -> list[str]:
     """Every operation of ``specs/<api>.yaml`` as ``METHOD /path``."""
-    spec = yaml.safe_load((SPECS_DIR / f"{api}.yaml").read_text())
+    spec = load_spec(SPECS_DIR / f"{api}.yaml")
     return [f"{method.upper()} {path}" for path, method, _ in openapi.operations(spec)]
 
 

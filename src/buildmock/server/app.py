@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
@@ -21,6 +20,7 @@ from buildmock.server import accesslog, errors, layers
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
 from buildmock.server.shared import SharedServing
+from buildmock.server.specfile import load_spec
 from buildmock.settings import SPECS_DIR, Settings
 from buildmock.vendors.base import Headers
 
@@ -117,8 +117,7 @@ class BuildMockApp(layers.Dispatch):
 
 def load_control() -> dict[str, Any]:
     """The control API's spec."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loaded: dict[str, Any] = yaml.load(CONTROL_SPEC.read_text(), Loader=loader)
+    loaded: dict[str, Any] = load_spec(CONTROL_SPEC)
     return loaded
 
 
