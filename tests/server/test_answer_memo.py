@@ -186,3 +186,14 @@ def test_an_answer_that_follows_the_clock_follows_it_from_the_memo_too() -> None
             advance(reference, 0.5)
         assert len(times) == 3 and times[0] < times[1] < times[2], times
         assert reads == [], "the building build's second read came from the memo"
+
+
+def test_a_loaded_state_is_answered_not_the_memo() -> None:
+    """Loading a state document is a write: a build the loaded state does not hold is a 404."""
+    case = CASES["stainless"]
+    with TestClient(make_app("stainless", seed=SEED)) as client:
+        before = client.get("/__buildmock/snapshot", headers=CONTROL).json()
+        path = case.get_path(case.create(client, case.headers, None).json())
+        assert [client.get(path, headers=case.headers).status_code for _ in "ab"] == [200, 200]
+        assert client.put("/__buildmock/snapshot", json=before, headers=CONTROL).status_code == 200
+        assert client.get(path, headers=case.headers).status_code == 404

@@ -203,6 +203,7 @@ class MemoryStore:
                     table[key] = (seq, record)
                     self._recency[kind][key] = None
             self._counters.update(data.get("counters", {}))
+            self.version += 1  # the clear counted, and so does the end of the load
 
     def clear(self) -> None:
         """Drop everything."""
