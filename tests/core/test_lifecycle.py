@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from buildmock.core.lifecycle import IllegalTransition, Lifecycle, Timeline
+from buildmock.core.lifecycle import IllegalTransition, Lifecycle, Timeline, span_at
 
 FLOW = Lifecycle(
     phases=("queued", "running"),
@@ -78,3 +80,12 @@ def test_entered_reports_only_what_has_happened() -> None:
     assert timeline.entered("running", 3.0) == 2.0
     assert FLOW.is_terminal("cancelled") and FLOW.is_terminal("success")
     assert not FLOW.is_terminal("running")
+
+
+def test_span_at_is_the_two_change_times_around_now() -> None:
+    times = [10.0, 20.0, 30.0]
+    assert span_at(times, 5) == (-math.inf, 10.0)
+    assert span_at(times, 10) == (10.0, 20.0)  # a change time starts its span
+    assert span_at(times, 29.9) == (20.0, 30.0)
+    assert span_at(times, 30) == (30.0, math.inf)
+    assert span_at([], 1) == (-math.inf, math.inf)

@@ -7,6 +7,8 @@ background, so every store backend behaves the same and a manual clock makes run
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +22,15 @@ class IllegalTransition(ApiError):
         super().__init__(status, f"cannot {action} while {state}")
         self.action = action
         self.state = state
+
+
+def span_at(times: Sequence[float], now: float) -> tuple[float, float]:
+    """The two consecutive change ``times`` (sorted) around ``now``: ``low <= now < high``, open
+    ends as infinities. A rendering that changes only at those times is the same all through it."""
+    index = bisect_right(times, now)
+    low = times[index - 1] if index else -math.inf
+    high = times[index] if index < len(times) else math.inf
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,11 @@ by the same functions. Status is derived from an execution's timeline at read ti
 from __future__ import annotations
 
 import functools
-import math
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from buildmock.core.lifecycle import Lifecycle, Timeline
+from buildmock.core.lifecycle import Lifecycle, Timeline, span_at
 from buildmock.synth.factory import Synth, iso
 
 #: An execution: briefly ``new``, ``pending`` until a worker takes it, ``running``, then the outcome.
@@ -238,15 +236,9 @@ def steady_span(
     """The span around ``now`` in which :func:`render_resource` gives the same resource: between
     two changes of its latest execution's status (always, without one); None for a pipeline whose
     execution is running (its phases follow ``now`` itself)."""
-    if latest is None:
-        return -math.inf, math.inf
-    times = [float(at) for _, at in latest["marks"]]
-    index = bisect_right(times, now)
-    low = times[index - 1] if index else -math.inf
-    high = times[index] if index < len(times) else math.inf
-    if family is PIPELINE and execution_status(latest, now) == "running":
+    if family is PIPELINE and latest is not None and execution_status(latest, now) == "running":
         return None
-    return low, high
+    return span_at([] if latest is None else [float(at) for _, at in latest["marks"]], now)
 
 
 def _render_phases(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -18,6 +17,7 @@ from starlette.types import Scope
 from buildmock.core import prefer
 from buildmock.core.errors import ApiError
 from buildmock.core.headers import HeaderView
+from buildmock.core.lifecycle import span_at
 from buildmock.synth.factory import REQUEST_SYNTH
 
 if TYPE_CHECKING:
@@ -263,9 +263,7 @@ class RenderCache:
             times, live = entry.times, entry.live
         else:
             times, live = self._changes(record), self._live(record) if self._live else None
-        index = bisect_right(times, now)
-        low = times[index - 1] if index else float("-inf")
-        high = times[index] if index < len(times) else float("inf")
+        low, high = span_at(times, now)
         rendering = self._render(record, now)
         body, kept = orjson.dumps(rendering), None
         if live is not None and live[0] <= now < live[1]:
