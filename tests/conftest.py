@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from buildmock.contract.engine import FULL_COLLECTION_EVERY
+from buildmock.contract.engine import FULL_COLLECTION_EVERY, declare_frozen_heap
 from buildmock.server import BuildMockApp, create_app
 from buildmock.settings import Settings
 from tests.cases import CASES, VendorCase
@@ -85,5 +85,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     ``contract.engine.quiet_collector``). Only garbage collection timing changes, no test.
     """
     gc.freeze()
+    declare_frozen_heap()  # so that runs do not walk the frozen heap to learn it
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)

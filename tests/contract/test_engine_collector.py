@@ -8,15 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from buildmock.contract.engine import FULL_COLLECTION_EVERY, quiet_collector
+from buildmock.contract import engine
+from buildmock.contract.engine import FULL_COLLECTION_EVERY, declare_frozen_heap, quiet_collector
 
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """A process that froze nothing (the suite's workers freeze their heap: tests/conftest.py)."""
+    """A process that froze nothing and says nothing of it (the suite's workers freeze their heap
+    and say so: tests/conftest.py)."""
+    said = engine._process_froze
     gc.unfreeze()
+    engine._process_froze = None
     yield
     gc.freeze()
+    engine._process_froze = said
 
 
 @pytest.mark.usefixtures("unfrozen")
@@ -76,3 +81,24 @@ def test_a_heap_the_process_froze_itself_stays_frozen() -> None:
     with quiet_collector():
         live = [[i] for i in range(100)]
     assert gc.get_freeze_count() >= frozen_before and len(live) == 100
+
+
+def test_a_process_that_says_its_heap_is_frozen_is_believed_without_counting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said = engine._process_froze
+    counted: list[int] = []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: counted.append(1) or 1)
+    try:
+        declare_frozen_heap()
+        with quiet_collector():
+            pass
+        assert counted == []  # believed: the frozen heap was not walked
+        declare_frozen_heap(False)
+        unfreezes: list[int] = []
+        monkeypatch.setattr(gc, "unfreeze", lambda: unfreezes.append(1))
+        with quiet_collector():
+            pass
+        assert counted == [] and unfreezes == [1]  # said unfrozen: what the run froze is unfrozen
+    finally:
+        engine._process_froze = said
