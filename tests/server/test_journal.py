@@ -135,6 +135,20 @@ def test_long_bodies_are_cut() -> None:
         assert recorded["body_truncated"] is True and len(recorded["body"]) == 8192
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_is_journaled_as_sent(chunked: bool) -> None:
+    parts = [b'{"project": "acme", ', b'"revision": "main"}']
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
+        client.post(
+            "/stainless/v0/builds",
+            content=iter(parts) if chunked else b"".join(parts),
+            headers={**STAINLESS.headers, "Content-Type": "application/json"},
+        )
+        recorded = journal(client)["requests"][0]
+    assert recorded["body"] == {"project": "acme", "revision": "main"}  # JSON is shown parsed
+    assert recorded["body_truncated"] is False
+
+
 def test_spec_documents_and_swagger_ui_are_not_journaled(client: TestClient) -> None:
     for path in ("/stainless/openapi.json", "/stainless/openapi.yaml", "/stainless/ui/"):
         assert client.get(path).status_code == 200, path

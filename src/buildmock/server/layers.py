@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from buildmock.server import cors, guard, intercept, limits
 from buildmock.server.dashboard import Dashboard
 from buildmock.server.gcpace import Pacer
-from buildmock.server.journal import DURATION, STATUS
+from buildmock.server.journal import BODY, DURATION, MAX_BODY, STATUS
 from buildmock.server.protocol import EXCESS
 from buildmock.server.request_path import send_response
 from buildmock.settings import Settings
@@ -90,9 +90,9 @@ class Dispatch:
             admitted = await self._admit(path, scope, receive, send)
             if admitted is None:  # answered (a preflight, a refusal) or the client left
                 return
-            scope, receive, send, prefer = admitted
+            scope, receive, send, prefer, body = admitted
         else:
-            prefer = False
+            prefer, body = False, None
         vendor = path[1:].partition("/")[0]
         runtime = self.runtimes.get(vendor)
         if runtime is None:
@@ -121,7 +121,9 @@ class Dispatch:
                     self.pacer.served()
             return
         row = journal.record(scope, vendor, self.mock.clock.now())
-        if scope["method"] in intercept.BODY_METHODS:
+        if body is not None:  # read whole by the limits: kept from there, no receive to wrap
+            row[BODY] = body if len(body) <= MAX_BODY else body[:MAX_BODY]
+        elif scope["method"] in intercept.BODY_METHODS:
             receive = intercept.recording_receive(row, receive)
         try:
             if direct:
@@ -145,10 +147,10 @@ class Dispatch:
 
     async def _admit(
         self, path: str, scope: Scope, receive: Receive, send: Send
-    ) -> tuple[Scope, Receive, Send, bool] | None:
+    ) -> tuple[Scope, Receive, Send, bool, bytes | None] | None:
         """CORS, then the input limits, for a request with a header they look at (or over a
-        header limit): what to go on with (and whether ``Prefer`` was given), or None once
-        answered."""
+        header limit): what to go on with (whether ``Prefer`` was given, and the body if it was
+        read), or None once answered."""
         seen = limits.scan(scope["headers"])
         if seen.origin is not None and self.origins is not None:
             origin = cors.allowed_origin(self.origins, path, seen.origin)
@@ -161,15 +163,16 @@ class Dispatch:
                 send = cors.marking(send, origin)
         bounds = self.limits
         error = limits.header_refusal(scope, seen, bounds)
+        body = None
         if error is None and (seen.chunked or seen.length or seen.shouting):
             admitted = await limits.admit(scope, receive, seen, bounds)
             if admitted is None:  # the client left
                 return None
-            error, scope, receive = admitted
+            error, scope, receive, body = admitted
         if error is not None:
             await limits.refuse(error, self.render, scope, receive, send)
             return None
-        return scope, receive, send, seen.prefer
+        return scope, receive, send, seen.prefer, body
 
     def lifespan(self, receive: Receive) -> Receive:
         """``receive`` for the server's lifespan events (as it is; a subclass may watch them)."""

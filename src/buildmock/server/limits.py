@@ -192,19 +192,20 @@ def body_checked(seen: Seen) -> bool:
 
 async def admit(
     scope: Scope, receive: Receive, seen: Seen, limits: Limits
-) -> tuple[ApiError | None, Scope, Receive] | None:
+) -> tuple[ApiError | None, Scope, Receive, bytes | None] | None:
     """Read the body once (413 past the limit, 400 past the JSON depth) and give the scope and
-    ``receive`` the request path should see; None if the client left."""
+    ``receive`` the request path should see, and the body if it was read; None if the client
+    left."""
     if seen.length is not None and seen.length > limits.max_body_bytes:
-        return _too_large(limits), scope, receive
+        return _too_large(limits), scope, receive, None
     if not (seen.chunked or seen.length):  # only a media type to lowercase
-        return None, {**scope, "headers": _normalised(scope["headers"], None)}, receive
+        return None, {**scope, "headers": _normalised(scope["headers"], None)}, receive, None
     try:
         raw = await read_body(receive, limits.max_body_bytes)
     except _Disconnected:
         return None
     except _TooLarge:
-        return _too_large(limits), scope, receive
+        return _too_large(limits), scope, receive, None
     error = None
     # No Content-Type is read as the operation's JSON by the request path (as Connexion reads it).
     json = seen.content_type is None or b"json" in seen.content_type.lower()
@@ -213,7 +214,7 @@ async def admit(
     receive = replay(raw, receive)
     if seen.chunked or seen.length != len(raw) or seen.shouting:
         scope = {**scope, "headers": _normalised(scope["headers"], len(raw))}
-    return error, scope, receive
+    return error, scope, receive, raw
 
 
 def _too_large(limits: Limits) -> ApiError:
