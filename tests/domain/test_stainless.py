@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 from typing import Any
 
 import orjson
@@ -91,8 +92,7 @@ def test_a_build_draws_what_the_drawers_draw_and_plans_what_the_lifecycle_plans(
         with replay.batch() as draw:
             assert record["id"] == draw.token(ids.BASE32, 26, "bui_")
             victim = draw.choice(tuple(record["targets"]))
-            factor, run = draw.uniform_of(0.7, 1.3), draw.integer_of(10**9, 10**10 - 1)
-            change = draw.integer_of(1, 900)
+            factor = draw.uniform_of(0.7, 1.3)
             for name, target in record["targets"].items():
                 harmed = name == victim and record["outcome"] != "success"
                 assert (tuple(target[:2]) != ("success", "success")) == harmed
@@ -101,13 +101,61 @@ def test_a_build_draws_what_the_drawers_draw_and_plans_what_the_lifecycle_plans(
                 skip = () if generated else ("postgen",)
                 plan = stainless.TARGET.plan(T0, "completed", speed=speed, scale=scale, skip=skip)
                 assert stainless.target_marks(target) == list(plan.marks)
-                assert list(target[7:10]) == [run(), run(), run()]
-                assert target[2:4] == (draw.sha(), draw.sha())
-                noop = target[0] == "noop"
-                assert target[4:6] == ((0, 0) if noop else (change(), change()))
-                conflict = target[0] in ("merge_conflict", "upstream_merge_conflict")
-                assert target[6] == (draw.integer(1, 900) if conflict else None)
+                assert len(target) == 6  # the details are derived, not stored
             assert record["config_commit"] == draw.sha()
+            assert record["details"] == draw.rng.getrandbits(64)
+
+
+def _all_details() -> list[tuple[dict[str, Any], str, stainless.Details]]:
+    return [
+        (record, name, stainless.details(record, name))
+        for record in _records(1.0)
+        for name in record["targets"]
+    ]
+
+
+def test_the_details_are_a_targets_own_and_well_formed() -> None:
+    found = _all_details()
+    for record, name, (sha, tree, additions, deletions, merge_pr, *runs) in found:
+        assert stainless.details(record, name) == (sha, tree, additions, deletions, merge_pr, *runs)
+        assert re.fullmatch("[0-9a-f]{40}", sha) and re.fullmatch("[0-9a-f]{40}", tree)
+        conclusion = record["targets"][name][0]
+        if conclusion == "noop":
+            assert (additions, deletions) == (0, 0)
+        else:
+            assert 1 <= additions <= 900 and 1 <= deletions <= 900
+        conflict = conclusion in ("merge_conflict", "upstream_merge_conflict")
+        assert (merge_pr is not None) == conflict
+        assert merge_pr is None or 1 <= merge_pr <= 900
+        assert len(runs) == len(stainless.CHECKS) and all(10**9 <= r < 10**10 for r in runs)
+    # Every target of every build its own: no SHA, tree or run id repeats.
+    shas = [value for _, _, d in found for value in (d[0], d[1], *d[5:])]
+    assert len(set(shas)) == len(shas) == 5 * len(found)
+    # What the details come from decides them: the draw and the target's name, nothing else.
+    record, name, detail = found[0]
+    assert stainless.details({**record, "id": "bui_other", "created_at": 0.0}, name) == detail
+    assert stainless.details({**record, "details": record["details"] + 1}, name) != detail
+
+
+def test_the_details_spread_over_their_ranges() -> None:
+    """Lines changed and run ids reduced modulo their spans land all over them, not in a corner."""
+    synth = Synth(5, "stainless")
+    project = stainless.Project("p", "o", tuple(f"t{i}" for i in range(50)))
+    changes, runs = [], []
+    for _ in range(40):
+        record = stainless.plan_build(
+            synth, project, now=T0, speed=1.0, revision="main", branch="main",
+            targets=project.targets, outcome="success",
+        )  # fmt: skip
+        for name in project.targets:
+            found = stainless.details(record, name)
+            changes += found[2:4]
+            runs += found[5:]
+    assert len(changes) == 4000
+    # 900 values drawn 4 000 times: each tenth of the range holds about 400 of them.
+    assert all(300 < sum(lo < c <= lo + 90 for c in changes) < 500 for lo in range(0, 900, 90))
+    assert all(500 < sum(lo <= (r - 10**9) * 10 // 9 < lo + 10**9 for r in runs) < 700
+               for lo in range(0, 10**10, 10**9))  # fmt: skip
 
 
 def test_a_stored_build_holds_no_container_the_collector_keeps_walking() -> None:
@@ -121,7 +169,12 @@ def test_a_stored_build_holds_no_container_the_collector_keeps_walking() -> None
 def test_the_document_form_round_trips_and_is_the_documented_shape() -> None:
     for record in _records(40.0):
         document = stainless.document_form(record)
-        assert stainless.stored_form(orjson.loads(orjson.dumps(document))) == record
+        held = stainless.stored_form(orjson.loads(orjson.dumps(document)))
+        # Read back, a build holds its details as written: it renders and documents the same.
+        assert stainless.document_form(held) == document
+        assert "details" not in document and "details" not in held
+        for now in (T0, T0 + 2, T0 + 5, T0 + 600):
+            assert stainless.render_build(held, now) == stainless.render_build(record, now)
         for name, target in document["targets"].items():
             assert list(target) == [
                 "marks", "conclusion", "test", "sha", "tree", "changes", "runs", "merge_pr"
@@ -129,9 +182,19 @@ def test_the_document_form_round_trips_and_is_the_documented_shape() -> None:
             states = [state for state, _ in target["marks"]]
             generated = target["conclusion"] in stainless.GENERATED
             assert states == ["not_started", "codegen", *(["postgen"] * generated), "completed"]
-            assert stainless.output_commit(record, name) == (
-                stainless.output_commit(stainless.stored_form(document), name)
-            )
+            assert stainless.details(held, name) == stainless.details(record, name)
+            assert stainless.output_commit(record, name) == stainless.output_commit(held, name)
+
+
+def test_a_written_build_keeps_its_written_details() -> None:
+    document = orjson.loads(orjson.dumps(stainless.document_form(_records(1.0)[0])))
+    name, target = next(iter(document["targets"].items()))
+    target.update(sha="a" * 40, tree="b" * 40, changes=[7, 8], runs=[1, 2, 3])
+    held = stainless.stored_form(document)
+    assert stainless.details(held, name) == ("a" * 40, "b" * 40, 7, 8, None, 1, 2, 3)
+    rendered = stainless.render_build(held, T0 + 600)["targets"][name]
+    assert rendered["commit"]["commit"]["sha"] == "a" * 40
+    assert rendered["lint"]["url"].endswith("/actions/runs/1")
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ DIGESTS = {
     "cocktail": "e0bae23b7922ef1ad8cb7fcb7084877b176b2f50448287e7f4b88a5eecc58fa1",
     "escape": "831d30172c35fdfd743adeaca4af5b446867defd985f47582c58f34c05bde82a",
     "nuon": "570a7bbc41d5a291ba10856b0e9b68c822ed1aa720f6e07b228da3d3f92c5737",
-    "stainless": "69948a4061dfa17460c0d02e676f11b49e4eb410badaa6763e9d7e5f189ce8ab",
+    "stainless": "7cef9c5b984d157021c407cee5ee6e59b77de765cdac020a83f9ff40dd166172",
     "vela": "fc8dd07a8530d46850ca540ae443b803e65bf277904386b4908f8aecc3260c51",
 }
 

@@ -14,20 +14,18 @@ HEX = "0123456789abcdef"
 def draw(rng: random.Random, alphabet: str, length: int) -> str:
     """``length`` characters of ``alphabet`` from ``rng``, uniformly.
 
-    One big random integer written in base ``len(alphabet)``, its least significant digit first:
-    several times faster than drawing character by character, which dominated the cost of creating
-    a build. Hex is written by ``bytes.hex``, other power-of-two bases by shifting (the same text).
+    Hex is one random integer written by ``bytes.hex``; an alphabet of 2, 4, …, 256 ASCII
+    characters is one random byte per character, translated (a byte modulo the alphabet's size is
+    uniform); any other is one big random integer written in base ``len(alphabet)``, its least
+    significant digit first. Drawing character by character dominated the cost of creating a build.
     """
     if alphabet == HEX and length:
         return rng.getrandbits(4 * length).to_bytes((length + 1) // 2, "big").hex()[length % 2 :]
+    table = _translation(alphabet)
+    if table is not None:
+        return rng.randbytes(length).translate(table).decode("ascii")
     size = len(alphabet)
     value = rng.randrange(size**length)
-    if 1 < size <= 64 and size & (size - 1) == 0:  # a digit is ``bits`` bits: two at a time
-        bits, pairs = size.bit_length() - 1, _pairs(alphabet)
-        mask = size * size - 1
-        return "".join([pairs[value >> at & mask] for at in range(0, bits * length, 2 * bits)])[
-            :length
-        ]
     chars = []
     for _ in range(length):
         value, digit = divmod(value, size)
@@ -36,9 +34,13 @@ def draw(rng: random.Random, alphabet: str, length: int) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _pairs(alphabet: str) -> tuple[str, ...]:
-    """Every two digits of ``alphabet``, the less significant first, at their value."""
-    return tuple(low + high for high in alphabet for low in alphabet)
+def _translation(alphabet: str) -> bytes | None:
+    """The byte table writing byte ``b`` as ``alphabet[b % len(alphabet)]``, for an ASCII alphabet
+    whose size divides 256; None for any other."""
+    size = len(alphabet)
+    if not alphabet.isascii() or size < 2 or 256 % size:
+        return None
+    return bytes(ord(alphabet[b % size]) for b in range(256))
 
 
 def prefixed(rng: random.Random, prefix: str, alphabet: str, length: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -113,22 +114,25 @@ def infer_branch(revision: Any, branch: str | None) -> str:
 
 
 #: A stored target, one flat tuple of atoms (a JSON array once stored elsewhere): its commit and
-#: test conclusions, SDK commit and tree SHAs, lines added and deleted, merge-conflict PR (or
-#: ``None``), its checks' run ids (as :data:`CHECKS`) and the times it enters each :data:`TARGET`
-#: phase and completes (postgen ``None`` when skipped). A tuple holding only atoms is one object
-#: the garbage collector stops walking after its first look, where a dict of tuples was ten it
-#: walked on every young collection and freed one by one at eviction (bench/RESULTS.md).
+#: test conclusions and the times it enters each :data:`TARGET` phase and completes (postgen
+#: ``None`` when skipped); then, only in a build read from a state document, its :data:`Details`.
+#: A tuple holding only atoms is one object the garbage collector stops walking after its first
+#: look, where a dict of tuples was ten it walked on every young collection and freed one by one at
+#: eviction (bench/RESULTS.md).
 Target = Sequence[Any]
-_RUNS = slice(7, 10)
-_START = 10  # then code generation, postgen and completion
+_START = 2  # then code generation, postgen and completion
 _TIMES = slice(_START, _START + 4)
+_DETAILS = _START + 4
+#: What a target's commit and checks show once they run: its SDK commit and tree SHAs, lines added
+#: and deleted, merge-conflict PR (or ``None``) and its checks' run ids (as :data:`CHECKS`).
+Details = tuple[str, str, int, int, int | None, int, int, int]
 _WAIT, _CODEGEN, _POSTGEN = (TARGET.durations[phase] for phase in TARGET.phases)
 #: A phase's duration factor is uniform in [0.7, 1.3], a check's run id an integer of ten digits,
-#: lines added or deleted (and a merge-conflict PR's number) in [1, 900]; see :func:`plan_build`.
+#: lines added or deleted (and a merge-conflict PR's number) in [1, 900]; see :func:`plan_build`
+#: and :func:`details`.
 _FACTOR_LOW, _FACTOR_SPAN = 0.7, 1.3 - 0.7
 _RUN_LOW, _RUN_SPAN = 10**9, 10**10 - 10**9
 _CHANGES = 900
-_RUN_BITS, _CHANGE_BITS = _RUN_SPAN.bit_length() + 32, _CHANGES.bit_length() + 32
 _UNHARMED = ("success", "success")
 
 
@@ -143,24 +147,24 @@ def plan_build(
     targets: tuple[str, ...],
     outcome: str,
 ) -> dict[str, Any]:
-    """A new build record: ids, commits and every step's timeline, fixed at creation.
+    """A new build record: ids and every target's conclusions and timeline, fixed at creation.
 
-    Each target keeps its own timeline and the few drawn values its steps are derived from
-    (:data:`Target`); the commit and check timelines, URLs and repos follow from these at read time
-    (:func:`_steps`), so a stored build stays small and the store's cap bounds memory well below
-    the issue's 200 MB. The timeline is ``TARGET.plan``'s, laid out inline (the same arithmetic).
+    What a target shows once it runs (SHAs, lines changed, run ids: :data:`Details`) is not drawn
+    here but derived on reading from the build's one ``details`` draw (:func:`details`): a create
+    answers before any of it shows, and drawing it was half the cost of planning a build. The
+    commit and check timelines, URLs and repos follow at read time too (:func:`_steps`), so a
+    stored build stays small and the store's cap bounds memory well below the issue's 200 MB. The
+    timeline is ``TARGET.plan``'s, laid out inline (the same arithmetic).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
     planned = {}
-    with synth.batch() as draw:  # some 40 draws: the synth's lock taken once
+    with synth.batch() as draw:  # the synth's lock taken once for every draw
         build_id = draw.token(ids.BASE32, 26, "bui_")
         victim = draw.choice(targets)
-        # A target draws its phases' duration factors, its checks' run ids, its SHA and tree and
-        # its lines changed (and a merge PR), in that order: what ``uniform_of(0.7, 1.3)``,
-        # ``integer_of(10**9, 10**10 - 1)``, ``sha`` and ``integer_of(1, 900)`` draw, written out
-        # (some 40 calls of those drawers were a tenth of a create; tests/domain holds them equal).
-        random, bits = draw.rng.random, draw.rng.getrandbits
+        # A target draws its phases' duration factors: what ``uniform_of(0.7, 1.3)`` draws,
+        # written out (tests/domain holds them equal).
+        random = draw.rng.random
         hit = _conclusions(outcome, True)
         for name in targets:
             conclusion, test = hit if name == victim else _UNHARMED
@@ -172,29 +176,9 @@ def plan_build(
             codegen = now + _WAIT * waiting / speed
             postgen = codegen + _CODEGEN * coding / speed
             generated = conclusion in GENERATED
-            run0, run1, run2 = (
-                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
-                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
-                _RUN_LOW + bits(_RUN_BITS) % _RUN_SPAN,
-            )
-            commit = bits(160).to_bytes(20, "big").hex()
-            tree = bits(160).to_bytes(20, "big").hex()
-            additions, deletions = (
-                (0, 0)
-                if conclusion == "noop"
-                else (1 + bits(_CHANGE_BITS) % _CHANGES, 1 + bits(_CHANGE_BITS) % _CHANGES)
-            )
             planned[name] = (
                 conclusion,
                 test,
-                commit,
-                tree,
-                additions,
-                deletions,
-                draw.integer(1, _CHANGES) if conclusion in _CONFLICTS else None,
-                run0,
-                run1,
-                run2,
                 now,
                 codegen,
                 # Without code generation there is no postgen phase: completed when it would begin.
@@ -202,6 +186,7 @@ def plan_build(
                 postgen + _POSTGEN * checking / speed if generated else postgen,
             )
         config_commit = draw.sha()
+        drawn = draw.rng.getrandbits(64)
     return {
         "id": build_id,
         "org": project.org,
@@ -212,7 +197,41 @@ def plan_build(
         "created_at": now,
         "outcome": outcome,
         "targets": planned,
+        "details": drawn,
     }
+
+
+def details(record: dict[str, Any], name: str) -> Details:
+    """Target ``name``'s :data:`Details`: as a state document gave them, else derived from the
+    build's ``details`` draw and the target's name (the same build, the same details)."""
+    target = record["targets"][name]
+    if len(target) > _DETAILS:
+        return tuple(target[_DETAILS:])
+    return _derived(record["details"], name, target[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _derived(drawn: int, name: str, conclusion: str) -> Details:
+    """:func:`details` from the build's draw: one BLAKE2b digest of 64 bytes gives the two SHAs
+    (20 bytes each), the three run ids (6 bytes each) and the lines added and deleted (3 bytes
+    each), each number reduced modulo its span (uniform to within 2**-14); a merge-conflict PR, only
+    for a target ending in one, takes a second, personalised digest. Kept for the builds being read:
+    a running build is rendered anew at each of its changes."""
+    key = f"{drawn}:{name}".encode()
+    digest = hashlib.blake2b(key, digest_size=64).digest()
+    number, noop = int.from_bytes, conclusion == "noop"
+    return (
+        digest[:20].hex(),
+        digest[20:40].hex(),
+        0 if noop else 1 + number(digest[58:61]) % _CHANGES,
+        0 if noop else 1 + number(digest[61:64]) % _CHANGES,
+        1 + number(hashlib.blake2b(key, digest_size=4, person=b"merge_pr").digest()) % _CHANGES
+        if conclusion in _CONFLICTS
+        else None,
+        _RUN_LOW + number(digest[40:46]) % _RUN_SPAN,
+        _RUN_LOW + number(digest[46:52]) % _RUN_SPAN,
+        _RUN_LOW + number(digest[52:58]) % _RUN_SPAN,
+    )
 
 
 #: The states of a target's timeline, as a state document names them.
@@ -228,25 +247,28 @@ def target_marks(target: Target) -> list[tuple[str, float]]:
 
 def document_form(record: dict[str, Any]) -> dict[str, Any]:
     """A stored build as state documents write it: each target an object (``marks`` as
-    ``[state, time]`` pairs, ``changes`` and ``runs`` as arrays), not :data:`Target`'s tuple."""
+    ``[state, time]`` pairs, ``changes`` and ``runs`` as arrays, its :func:`details` written out),
+    not :data:`Target`'s tuple; the ``details`` draw they came from is not written."""
     targets = {}
     for name, target in record["targets"].items():
-        conclusion, test, sha, tree, additions, deletions, merge_pr = target[:7]
+        sha, tree, additions, deletions, merge_pr, *runs = details(record, name)
         targets[name] = {
             "marks": target_marks(target),
-            "conclusion": conclusion,
-            "test": test,
+            "conclusion": target[0],
+            "test": target[1],
             "sha": sha,
             "tree": tree,
             "changes": (additions, deletions),
-            "runs": tuple(target[_RUNS]),
+            "runs": tuple(runs),
             "merge_pr": merge_pr,
         }
-    return {**record, "targets": targets}
+    written = {key: value for key, value in record.items() if key != "details"}
+    return {**written, "targets": targets}
 
 
 def stored_form(document: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`document_form`; ``ValueError`` for a build it could not have written."""
+    """Inverse of :func:`document_form` (each target's details as written, not derived);
+    ``ValueError`` for a build it could not have written."""
     targets = {}
     for name, target in document["targets"].items():
         marks = target["marks"]
@@ -261,6 +283,7 @@ def stored_form(document: dict[str, Any]) -> dict[str, Any]:
         targets[name] = (
             target["conclusion"],
             target["test"],
+            *(times.get(state) for state in _STATES),
             target["sha"],
             target["tree"],
             additions,
@@ -269,7 +292,6 @@ def stored_form(document: dict[str, Any]) -> dict[str, Any]:
             run0,
             run1,
             run2,
-            *(times.get(state) for state in _STATES),
         )
     return {**document, "targets": targets}
 
@@ -371,11 +393,14 @@ def _check_step(
     }
 
 
-def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
-    """The generated SDK commit of target ``name`` (``None`` if code generation failed)."""
-    conclusion, _, sha, tree, additions, deletions = record["targets"][name][:6]
-    if conclusion not in GENERATED:
+def output_commit(
+    record: dict[str, Any], name: str, found: Details | None = None
+) -> dict[str, Any] | None:
+    """The generated SDK commit of target ``name`` (``None`` if code generation failed);
+    ``found``: its :func:`details`, if known."""
+    if record["targets"][name][0] not in GENERATED:
         return None
+    sha, tree, additions, deletions = (found or details(record, name))[:4]
     repo = f"{record['project']}-{name}"
     return {
         "repo": {"branch": record["branch"], "name": repo, "owner": record["org"]},
@@ -386,6 +411,8 @@ def output_commit(record: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 Steps = tuple[list[tuple[str, float]], dict[str, Any]]
+#: What stands for a target's details while none of them shows.
+_UNSEEN: Details = ("", "", 0, 0, None, 0, 0, 0)
 
 
 def render_target(
@@ -395,12 +422,16 @@ def render_target(
     target = record["targets"][name]
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
-    conclusion, sha, merge_pr = target[0], target[2], target[6]
+    conclusion, status = target[0], _target_state(target, now)
+    # Before code generation starts nothing shows the details: the commit step is queued at most,
+    # the checks not started (:func:`_steps`).
+    found = _UNSEEN if status == "not_started" else details(record, name)
+    sha, merge_pr, runs = found[0], found[4], found[5:]
     commit = _commit_step(
         commit_marks,
         now,
         lambda: {
-            "commit": output_commit(record, name),
+            "commit": output_commit(record, name, found),
             "completed_at": iso(commit_marks[-1][1]),
             "conclusion": conclusion,
             "merge_conflict_pr": None
@@ -411,13 +442,13 @@ def render_target(
     generated = conclusion in GENERATED
     body: dict[str, Any] = {
         "object": "build_target",
-        "status": _target_state(target, now),
+        "status": status,
         "install_url": f"https://pkg.stainless.com/s/{repo}/{sha}"
         if generated and commit["status"] == "completed"
         else None,
         "commit": commit,
     }
-    for (check, (marks, verdict)), run in zip(checks.items(), target[_RUNS], strict=True):
+    for (check, (marks, verdict)), run in zip(checks.items(), runs, strict=True):
         # A check skipped because code generation failed never ran, so it has no run to link to.
         url = f"https://github.com/{org}/{repo}/actions/runs/{run}" if generated else None
         body[check] = _check_step(marks, now, verdict, url)
