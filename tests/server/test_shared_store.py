@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 from starlette.testclient import TestClient
 
+from buildmock.server.app import load_control
 from buildmock.server.journal import BODY, STATUS, Entry, RedisJournal
 from buildmock.store.bridge import bridged
 from buildmock.store.redis import Connection
@@ -95,6 +97,13 @@ def test_create_then_read_never_misses_across_workers(redis_url: str) -> None:
     assert len(set(ids)) == len(ids)
 
 
+def _health_schema(status: str) -> dict[str, Any]:
+    """The control spec's schema of a health answer with this status code."""
+    operation = load_control()["paths"]["/health"]["get"]
+    schema: dict[str, Any] = operation["responses"][status]["content"]["application/json"]["schema"]
+    return schema
+
+
 def test_losing_redis_is_a_503_in_the_vendors_shape_and_recovers(tmp_path: Path) -> None:
     port = free_port()
     stainless = CASES["stainless"]
@@ -102,12 +111,22 @@ def test_losing_redis_is_a_503_in_the_vendors_shape_and_recovers(tmp_path: Path)
         base = served[0]
         with httpx.Client(base_url=base) as client:
             created = stainless.create(client, stainless.headers, None).json()
+            up = client.get("/__buildmock/health")
+        assert (up.status_code, up.json()["status"]) == (200, "ok"), up.text
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], check=False)
         with httpx.Client(base_url=base) as client:
             down = client.get(stainless.get_path(created), headers=stainless.headers)
+            sick = client.get("/__buildmock/health")
         assert down.status_code == 503, "Redis is gone: a vendor answer, not a crash"
         assert stainless.is_error(down.json()), down.text
+        # Health says so in its own shape (what a readiness probe or a dashboard reads).
+        assert sick.status_code == 503, sick.text
+        report = sick.json()
+        OAS30Validator(_health_schema("503")).validate(report)
+        assert report["status"] == "unavailable" and "ConnectionError" in report["error"]
+        assert report["apis"] == up.json()["apis"]
         with redis_server(tmp_path, port), httpx.Client(base_url=base) as client:
+            assert client.get("/__buildmock/health").status_code == 200
             # an empty Redis came back: the mock sets itself up again and serves
             back = stainless.create(client, stainless.headers, None)
             assert back.status_code == stainless.create_status, back.text

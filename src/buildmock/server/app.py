@@ -19,7 +19,7 @@ from buildmock.core import openapi
 from buildmock.server import accesslog, errors, layers
 from buildmock.server.mock import BuildMock
 from buildmock.server.request_path import RequestPath, build_router
-from buildmock.server.shared import SharedServing
+from buildmock.server.shared import UNSHARED, SharedServing
 from buildmock.server.specfile import load_spec
 from buildmock.settings import SPECS_DIR, Settings
 from buildmock.vendors.base import Headers
@@ -63,7 +63,13 @@ def _shared_wrap(
     if shared is None:
         return None
     methods = _methods(spec)
-    return lambda bound, operation_id: shared.wrap(bound, vendor, methods[operation_id])
+
+    def wrap(bound: Callable[..., Any], operation_id: str) -> Callable[..., Any]:
+        if vendor is None and operation_id in UNSHARED:
+            return bound
+        return shared.wrap(bound, vendor, methods[operation_id])
+
+    return wrap
 
 
 def _auth_check(

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from buildmock import __version__
@@ -13,6 +14,7 @@ from buildmock.core.errors import ApiError
 from buildmock.server import inspect, snapshot
 from buildmock.server import journal as journals
 from buildmock.server.scenarios import ScenarioError
+from buildmock.server.shared import unavailable
 from buildmock.synth.factory import iso
 from buildmock.vendors.base import json_response
 
@@ -33,7 +35,8 @@ def _state(mock: BuildMock) -> dict[str, Any]:
 
 
 async def health(mock: BuildMock) -> Response:
-    """Liveness, the vendors served, and which of them answer every failure with one status."""
+    """Liveness, the vendors served, and which of them answer every failure with one status; 503
+    (``status: unavailable``) while a shared store cannot be reached."""
     body: dict[str, Any] = {"status": "ok", "version": __version__, "apis": list(mock.runtimes)}
     fixed = {
         name: status
@@ -42,6 +45,11 @@ async def health(mock: BuildMock) -> Response:
     }
     if fixed:
         body["error_status"] = fixed
+    if mock.cluster is not None:
+        try:
+            await mock.cluster.ping()
+        except RedisError as exc:
+            return json_response({**body, "status": "unavailable", "error": unavailable(exc)}, 503)
     return json_response(body)
 
 

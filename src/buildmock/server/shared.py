@@ -34,6 +34,16 @@ TICK_INTERVAL = 0.5
 log = logging.getLogger("buildmock")
 
 
+#: Control operations served without the shared store: health reaches Redis itself, to say whether
+#: it can (a 503 in health's own shape, not the store's error).
+UNSHARED = frozenset({"health"})
+
+
+def unavailable(exc: RedisError) -> str:
+    """What a request that could not reach the shared store is told."""
+    return f"the mock's shared store is unavailable: {type(exc).__name__}"
+
+
 class SharedServing:
     """Wraps the handlers of an app whose mock has a :class:`~buildmock.store.redis.Cluster`."""
 
@@ -72,9 +82,7 @@ class SharedServing:
                 await self._commit(work, result)
             return result
         except RedisError as exc:
-            raise ApiError(
-                503, f"the mock's shared store is unavailable: {type(exc).__name__}"
-            ) from exc
+            raise ApiError(503, unavailable(exc)) from exc
         finally:
             WORK.reset(work_token)
             REQUEST_SYNTH.reset(synth_token)

@@ -700,6 +700,10 @@ class Cluster:
         self.generation = generation
         return changed, (int(draw) if draw_for else None)
 
+    async def ping(self) -> None:
+        """Nothing if Redis answers; ``RedisError`` if it cannot be reached."""
+        await self.connection.client().ping()
+
     async def live(self) -> bool:
         """Whether some process has already set the mock up."""
         return bool(await self.connection.client().exists(self.key("gen")))
