@@ -12,13 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from openapi_schema_validator import OAS30Validator
 from starlette.testclient import TestClient
 
 from buildmock.server.app import load_control
 from buildmock.server.journal import BODY, STATUS, Entry, RedisJournal
 from buildmock.store.bridge import bridged
-from buildmock.store.redis import Connection
+from buildmock.store.redis import FORMAT, Connection
 from tests.callback_sink import Sink
 from tests.cases import CASES
 from tests.cases.base import TOKEN
@@ -102,6 +103,22 @@ def _health_schema(status: str) -> dict[str, Any]:
     operation = load_control()["paths"]["/health"]["get"]
     schema: dict[str, Any] = operation["responses"][status]["content"]["application/json"]["schema"]
     return schema
+
+
+def test_every_key_written_is_under_the_held_forms_version(redis_url: str) -> None:
+    """A Redis an older or newer buildmock wrote is never read as this one's (store.redis.FORMAT)."""
+    with (
+        serving("--store", redis_url, "--token", TOKEN) as (base, _),
+        httpx.Client(base_url=base) as client,
+    ):
+        assert client.post("/__buildmock/reset", headers=CONTROL).status_code == 200
+        for case in CASES.values():
+            made = case.create(client, case.headers, None)
+            assert made.status_code == case.create_status, made.text
+        assert client.post("/__buildmock/clock/advance", json={"seconds": 60},
+                           headers=CONTROL).status_code == 200  # fmt: skip
+    keys = redis.Redis.from_url(redis_url).keys("*")
+    assert keys and all(key.startswith(f"buildmock:f{FORMAT}:".encode()) for key in keys), keys
 
 
 def test_losing_redis_is_a_503_in_the_vendors_shape_and_recovers(tmp_path: Path) -> None:
