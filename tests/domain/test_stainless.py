@@ -206,10 +206,41 @@ def test_a_written_build_keeps_its_written_details() -> None:
         lambda t: t.update(runs=[1, 2]),
         lambda t: t.pop("sha"),
         lambda t: t.update(changes=None),
+        # Types a hand-edited document may get wrong: each was a 500 or an answer off the spec.
+        lambda t: t.update(marks=[[state, str(at)] for state, at in t["marks"]]),
+        lambda t: t.update(marks=[*t["marks"][:-1], [t["marks"][-1][0], math.inf]]),
+        lambda t: t.update(changes=["1", "2"]),
+        lambda t: t.update(changes=[True, 2]),
+        lambda t: t.update(runs=[1, 2, -3]),
+        lambda t: t.update(sha=5),
+        lambda t: t.update(tree="abc"),
+        lambda t: t.update(merge_pr="x"),
+        lambda t: t.update(conclusion=5),
+        lambda t: t.update(conclusion="failure"),  # a check's conclusion, not a commit's
+        lambda t: t.update(test="merge_conflict"),
     ],
 )
 def test_the_stored_form_refuses_a_target_it_could_not_have_written(spoil: Any) -> None:
     document = orjson.loads(orjson.dumps(stainless.document_form(_records(1.0)[0])))
+    stainless.stored_form(orjson.loads(orjson.dumps(document)))  # as written: taken
     spoil(next(iter(document["targets"].values())))
     with pytest.raises((KeyError, TypeError, ValueError)):
+        stainless.stored_form(document)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("created_at", "x"), ("created_at", None), ("id", 5), ("outcome", "great"), ("branch", [])],
+)
+def test_the_stored_form_refuses_a_build_field_of_the_wrong_type(field: str, value: Any) -> None:
+    document = orjson.loads(orjson.dumps(stainless.document_form(_records(1.0)[0])))
+    document[field] = value
+    with pytest.raises(ValueError, match=field):
+        stainless.stored_form(document)
+
+
+def test_a_written_target_outside_the_documented_targets_is_refused() -> None:
+    document = orjson.loads(orjson.dumps(stainless.document_form(_records(1.0)[0])))
+    document["targets"]["cobol"] = next(iter(document["targets"].values()))
+    with pytest.raises(ValueError, match="cobol"):
         stainless.stored_form(document)

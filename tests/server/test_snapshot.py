@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from starlette.testclient import TestClient
 
-from tests.cases import VendorCase
+from tests.cases import CASES, VendorCase
 from tests.conftest import CONTROL_TOKEN, advance, make_app
 
 
@@ -58,6 +58,23 @@ def test_a_bad_document_is_refused_and_changes_nothing() -> None:
             response = client.put("/__buildmock/snapshot", json=bad)
             assert response.status_code == 400, response.text
         assert client.get("/__buildmock/snapshot").json() == before
+
+
+def test_a_hand_edited_build_of_the_wrong_type_is_refused_not_served() -> None:
+    """Stainless's builds are held compactly: a value of the wrong type is refused on load (it
+    was taken, then every read of the build answered 500)."""
+    stainless = CASES["stainless"]
+    with TestClient(make_app("stainless"), headers=CONTROL_TOKEN) as client:
+        stainless.create(client, stainless.headers, None)
+        before = client.get("/__buildmock/snapshot").json()
+        edited = orjson.loads(orjson.dumps(before))
+        (_, _, build), *_ = edited["vendors"]["stainless"]["store"]["records"]["build"]
+        build["created_at"] = "yesterday"
+        response = client.put("/__buildmock/snapshot", json=edited)
+        assert response.status_code == 400 and "created_at" in response.json()["error"]
+        assert client.get("/__buildmock/snapshot").json() == before
+        listed = client.get("/stainless/v0/builds?project=acme-api", headers=stainless.headers)
+        assert listed.status_code == 200, listed.text
 
 
 def test_clock_set_to_an_absolute_time() -> None:

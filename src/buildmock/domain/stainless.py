@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ TARGET = Lifecycle(
 BUILD_ID = ids.matcher("bui_", ids.BASE32, 26)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 SEVERITY = ("fatal", "error", "warning", "note")
 _CONFLICTS = ("merge_conflict", "upstream_merge_conflict")
 
@@ -268,7 +270,12 @@ def document_form(record: dict[str, Any]) -> dict[str, Any]:
 
 def stored_form(document: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`document_form` (each target's details as written, not derived);
-    ``ValueError`` for a build it could not have written."""
+    ``ValueError`` for a build it could not have written: a hand-edited document is refused on load
+    rather than answered with a 500 (or an answer off the spec) later."""
+    for field in ("id", "org", "project", "branch", "revision", "config_commit"):
+        _expect(isinstance(document[field], str), field, "a string")
+    _expect(_is_time(document["created_at"]), "created_at", "a time in unix seconds")
+    _expect(document["outcome"] in OUTCOMES, "outcome", f"one of {', '.join(OUTCOMES)}")
     targets = {}
     for name, target in document["targets"].items():
         marks = target["marks"]
@@ -276,10 +283,23 @@ def stored_form(document: dict[str, Any]) -> dict[str, Any]:
         if states not in (_STATES, _STATES[:2] + _STATES[3:]):
             raise ValueError(f"target {name}: marks must go through {', '.join(_STATES)}")
         times = dict(marks)
+        where = f"target {name}: "
+        _expect(all(map(_is_time, times.values())), where + "marks", "[state, unix seconds] pairs")
         if any(later < earlier for earlier, later in itertools.pairwise(times.values())):
             raise ValueError(f"target {name}: marks must not go back in time")
+        _expect(name in TARGETS, where + "name", f"one of {', '.join(TARGETS)}")
+        _expect(
+            target["conclusion"] in COMMIT_CONCLUSIONS, where + "conclusion", "a commit conclusion"
+        )
+        _expect(target["test"] in CHECK_CONCLUSIONS, where + "test", "a check conclusion")
+        for field in ("sha", "tree"):
+            _expect(_is_sha(target[field]), where + field, "40 hex digits")
         additions, deletions = target["changes"]
         run0, run1, run2 = target["runs"]
+        _expect(all(_is_count(n) for n in (additions, deletions)), where + "changes", "counts")
+        _expect(all(_is_count(n) for n in (run0, run1, run2)), where + "runs", "run ids")
+        merge_pr = target["merge_pr"]
+        _expect(merge_pr is None or _is_count(merge_pr), where + "merge_pr", "a PR number or null")
         targets[name] = (
             target["conclusion"],
             target["test"],
@@ -288,12 +308,29 @@ def stored_form(document: dict[str, Any]) -> dict[str, Any]:
             target["tree"],
             additions,
             deletions,
-            target["merge_pr"],
+            merge_pr,
             run0,
             run1,
             run2,
         )
     return {**document, "targets": targets}
+
+
+def _expect(holds: bool, what: str, should_be: str) -> None:
+    if not holds:
+        raise ValueError(f"{what} must be {should_be}")
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _is_sha(value: Any) -> bool:
+    return isinstance(value, str) and _FULL_SHA.fullmatch(value) is not None
 
 
 def draw_outcome(synth: Synth) -> str:
