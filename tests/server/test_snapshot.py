@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
@@ -75,6 +76,26 @@ def test_a_hand_edited_build_of_the_wrong_type_is_refused_not_served() -> None:
         assert client.get("/__buildmock/snapshot").json() == before
         listed = client.get("/stainless/v0/builds?project=acme-api", headers=stainless.headers)
         assert listed.status_code == 200, listed.text
+
+
+def test_a_number_no_store_can_write_is_refused_before_anything_changes() -> None:
+    """An integer beyond 64 bits (JSON allows it) would make a store's export, or the Redis
+    store's load half way through, fail: refused at once."""
+    vela = CASES["vela"]
+    with TestClient(make_app("vela"), headers=CONTROL_TOKEN) as client:
+        vela.create(client, vela.headers, None)
+        before = client.get("/__buildmock/snapshot").json()
+        edited = orjson.loads(orjson.dumps(before))
+        records = edited["vendors"]["vela"]["store"]["records"]
+        kind = next(kind for kind, rows in records.items() if rows)
+        records[kind][0][2]["extra"] = 2**70
+        body = json.dumps(edited).encode()  # orjson would write the big integer as it parses
+        response = client.put(
+            "/__buildmock/snapshot", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert "64-bit" in response.json()["error"]
+        assert client.get("/__buildmock/snapshot").json() == before
 
 
 def test_clock_set_to_an_absolute_time() -> None:

@@ -113,6 +113,9 @@ def load(mock: BuildMock, document: Any) -> None:
         _check_store(state["store"], f"vendors.{name}.store")
         try:
             stores[name] = forms.held(mock.runtimes[name].vendor.forms, state["store"])
+            # What a store cannot write back out (an integer beyond 64 bits, say) is refused
+            # here, before anything is replaced: the Redis store writes records as JSON.
+            orjson.dumps(stores[name])
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(
                 f"vendors.{name}.store: a record not as exported ({exc!r})"
