@@ -450,8 +450,6 @@ def output_commit(
 
 
 Steps = tuple[list[tuple[str, float]], dict[str, Any]]
-#: What stands for a target's details while none of them shows.
-_UNSEEN: Details = ("", "", 0, 0, None, 0, 0, 0)
 
 
 def render_target(
@@ -462,9 +460,7 @@ def render_target(
     org, repo = record["org"], f"{record['project']}-{name}"
     commit_marks, checks = steps or _steps(target)
     conclusion, status = target[0], _target_state(target, now)
-    # Before code generation starts nothing shows the details: the commit step is queued at most,
-    # the checks not started (:func:`_steps`).
-    found = _UNSEEN if status == "not_started" else details(record, name)
+    found = details(record, name)
     sha, merge_pr, runs = found[0], found[4], found[5:]
     commit = _commit_step(
         commit_marks,
